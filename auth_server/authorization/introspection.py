@@ -1,0 +1,169 @@
+"""RFC 7662 token introspection, for resource servers only.
+
+``IntrospectTokenView`` extends DOT's view of the same name and fixes what
+DOT 3.4.1 gets wrong for a split deployment:
+
+- any confidential client may introspect any token (DOT#1451): here the caller
+  must be a registered ``ResourceServer`` client, or present a bearer token with
+  the ``introspection`` scope;
+- a refused caller gets a bare 403; RFC 7662 §2.3 asks for 401 with a
+  ``WWW-Authenticate`` challenge;
+- GET with ``?token=`` is accepted; RFC 7662 §4 lets us refuse it, keeping tokens
+  out of access logs;
+- refresh tokens and ``token_type_hint`` are ignored (§2.1), and an active answer
+  lacks ``sub``, ``iat``, ``iss`` and ``token_type`` (§2.2).
+"""
+
+import calendar
+import hashlib
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponseNotAllowed, JsonResponse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider import views
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.settings import oauth2_settings
+from oauthlib.common import Request as OauthlibRequest
+
+from .models import ResourceServer
+
+INACTIVE = {"active": False}
+
+
+def timestamp(moment) -> int:
+    return int(calendar.timegm(moment.utctimetuple()))
+
+
+def checksum(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def find_access_token(value: str):
+    model = get_access_token_model()
+    token = model.objects.select_related("user", "application").filter(token_checksum=checksum(value)).first()
+    return token if token is not None and not token.is_expired() else None
+
+
+def refresh_token_expires(token):
+    lifetime = oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS
+    return token.created + timedelta(seconds=lifetime) if lifetime else None
+
+
+def find_refresh_token(value: str):
+    model = get_refresh_token_model()
+    token = (
+        model.objects.select_related("user", "application", "access_token")
+        .filter(token_checksum=checksum(value), revoked__isnull=True)
+        .first()
+    )
+    if token is None:
+        return None
+    expires = refresh_token_expires(token)
+    return token if expires is None or expires > timezone.now() else None
+
+
+def subject(token) -> str:
+    # A client-credentials token has no user: the client is its own subject.
+    return str(token.user.pk) if token.user else token.application.client_id
+
+
+def claims(token, token_type: str, expires, scope: str, issuer: str) -> dict:
+    data = {
+        "active": True,
+        "scope": scope,
+        "client_id": token.application.client_id if token.application else None,
+        "username": token.user.get_username() if token.user else None,
+        "sub": subject(token),
+        "token_type": token_type,
+        "exp": timestamp(expires) if expires else None,
+        "iat": timestamp(token.created),
+        "iss": issuer,
+    }
+    if token.resource:  # RFC 8707 audience, when the token is bound to resources
+        data["aud"] = token.resource
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def introspect(value: str, hint: str | None, issuer: str) -> dict:
+    """Look the token up as the hint says, then as the other type (RFC 7662 §2.1)."""
+
+    def as_access_token():
+        token = find_access_token(value)
+        return token and claims(token, "Bearer", token.expires, token.scope, issuer)
+
+    def as_refresh_token():
+        token = find_refresh_token(value)
+        scope = token.access_token.scope if token and token.access_token else ""
+        return token and claims(token, "refresh_token", refresh_token_expires(token), scope, issuer)
+
+    lookups = [as_access_token, as_refresh_token]
+    if hint == "refresh_token":
+        lookups.reverse()
+    for lookup in lookups:
+        found = lookup()
+        if found:
+            return found
+    return INACTIVE
+
+
+def unauthorized(scheme: str, error: str, description: str) -> JsonResponse:
+    response = JsonResponse({"error": error, "error_description": description}, status=401)
+    challenge = f'{scheme} realm="introspection"'
+    if scheme == "Bearer":
+        challenge += f', error="{error}"'
+    response["WWW-Authenticate"] = challenge
+    return response
+
+
+@method_decorator([csrf_exempt, login_not_required, never_cache], name="dispatch")
+class IntrospectTokenView(views.IntrospectTokenView):
+    http_method_names = ["post", "options"]
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        refusal = self.refuse_caller(request)
+        if refusal is not None:
+            return refusal
+        return self.post(request, *args, **kwargs)
+
+    def refuse_caller(self, request):
+        """None when the caller may introspect, else the 401 answer (RFC 7662 §2.3)."""
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            valid, _ = self.verify_request(request)  # requires the `introspection` scope
+            if valid:
+                return None
+            return unauthorized(
+                "Bearer", "invalid_token", "The bearer token is invalid or lacks the introspection scope."
+            )
+        client = self.authenticated_client(request)
+        if client is not None and ResourceServer.is_registered(client):
+            return None
+        return unauthorized(
+            "Basic", "invalid_client", "Client authentication failed or the client may not introspect."
+        )
+
+    def authenticated_client(self, request):
+        """The client that authenticated with HTTP Basic or body credentials, if any."""
+        core = self.get_oauthlib_core()
+        oauth_request = OauthlibRequest(
+            request.build_absolute_uri(), request.method, request.POST.urlencode(), core.extract_headers(request)
+        )
+        if core.server.request_validator.authenticate_client(oauth_request):
+            return oauth_request.client
+        return None
+
+    def post(self, request, *args, **kwargs):
+        value = request.POST.get("token")
+        if not value:
+            return JsonResponse(
+                {"error": "invalid_request", "error_description": "The token parameter is missing."},
+                status=400,
+            )
+        issuer = oauth2_settings.oauth2_authorization_server_issuer(request)
+        return JsonResponse(introspect(value, request.POST.get("token_type_hint"), issuer))
+

@@ -1,0 +1,127 @@
+"""Authorization server settings shared by every environment."""
+
+from pathlib import Path
+
+from shared.logging import logging_config
+from shared.settings import database, env, read_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+read_dotenv(BASE_DIR.parent)
+
+SECRET_KEY = env.str("AS_SECRET_KEY")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("AS_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("AS_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "oauth2_provider",
+    "authorization",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database("AS_DATABASE_URL", BASE_DIR.parent / "var" / "auth_server.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# User passwords keep Django's key stretching. Client secrets are random, high
+# entropy values, for which a salted SHA-256 is as strong as PBKDF2 and costs
+# microseconds instead of ~190 ms per introspection call (see README, "Client secrets").
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "authorization.hashers.ClientSecretHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGGING = logging_config(env.str("LOG_LEVEL", default="INFO"))
+
+ACCESS_TOKEN_EXPIRE_SECONDS = env.int("OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS", default=3600)
+
+# Named explicitly so migrations that point at the client model stay swappable.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "read": "Read your data",
+        "write": "Change your data",
+        "introspection": "Introspect tokens (resource servers only)",
+    },
+    # A token asked for without a scope gets `read`, never `introspection`
+    # (the self-assertion hole of DOT#1451 with the default "__all__").
+    "DEFAULT_SCOPES": ["read"],
+    # Only clients registered as resource servers may be granted `introspection`.
+    "SCOPES_BACKEND_CLASS": "authorization.scopes.ResourceServerScopes",
+    "CLIENT_SECRET_HASHER": "client_secret_sha256",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_EXPIRE_SECONDS,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS", default=14 * 24 * 3600),
+    "ROTATE_REFRESH_TOKEN": True,
+    # RFC 9700 §4.14.2: a replayed refresh token revokes the whole token family.
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "PKCE_REQUIRED": True,
+    # The RFC 9700 gates of DOT 3.4: enforce the compliant behaviour now.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": not env.bool("OAUTH_ALLOW_IMPLICIT_GRANT", default=False),
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": not env.bool("OAUTH_ALLOW_PASSWORD_GRANT", default=False),
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": env.list("OAUTH_ALLOWED_REDIRECT_URI_SCHEMES", default=["https"]),
+    # RFC 8252 §7.3: native apps may use http://127.0.0.1 with any port.
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+    # The issuer (RFC 8414, RFC 9207, introspection `iss`); derived from the
+    # request when empty. Set it when the AS is reached under several names.
+    "OIDC_ISS_ENDPOINT": env.str("OAUTH_ISSUER", default=""),
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+}

@@ -1,0 +1,7 @@
+import os
+
+from shared.wsgi import load_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+
+application = load_application("resource_server")

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class IntrospectionConfig(AppConfig):
+    name = "introspection"
+    verbose_name = "Bearer token introspection"

@@ -1,0 +1,37 @@
+from functools import wraps
+
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.exceptions import APIException
+
+from . import bearer
+from .errors import InsufficientScope, MissingToken, error_response
+from .scopes import ScopeRule
+
+
+def require_oauth(scopes=None, optional=False):
+    """Protect a plain Django view, as Authlib's ``require_oauth`` does.
+
+    ``scopes`` is a scope rule (see ScopeRule). With ``optional=True`` a request
+    without an Authorization header is served with ``request.oauth_token = None``;
+    an invalid token is still refused. Answers match the DRF classes exactly.
+    """
+    rule = ScopeRule(scopes) if scopes else None
+
+    def decorator(view):
+        @csrf_exempt  # a bearer token is no ambient credential, as in DRF's APIView
+        @wraps(view)
+        def protected(request, *args, **kwargs):
+            try:
+                token = bearer.authenticate(request)
+                if token is None and not optional:
+                    raise MissingToken(request)
+                if token is not None and rule is not None and not rule.allows(token.scope):
+                    raise InsufficientScope(request, rule)
+            except APIException as error:
+                return error_response(error)
+            request.oauth_token = token
+            return view(request, *args, **kwargs)
+
+        return protected
+
+    return decorator

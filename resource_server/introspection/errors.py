@@ -1,0 +1,91 @@
+"""RFC 6750 §3 errors of the resource server, with their challenges.
+
+They are DRF exceptions carrying their own ``WWW-Authenticate`` header: DRF can
+otherwise not send 403 with an ``insufficient_scope`` challenge
+(encode/django-rest-framework#8263), and DOT's classes answer every failure with
+a bare 401 "credentials were not provided" (DOT#367, #453, #1418).
+"""
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.urls import reverse
+from rest_framework import exceptions, status
+
+
+def challenge(request, **attributes: str) -> str:
+    """``Bearer realm=..., resource_metadata=...`` plus any error attributes."""
+    params = {
+        "realm": settings.RESOURCE_SERVER_REALM,
+        **attributes,
+        # RFC 9728 §5.1: point the client at the protected resource's metadata.
+        "resource_metadata": request.build_absolute_uri(reverse("oauth-protected-resource")),
+    }
+    return "Bearer " + ", ".join(f'{name}="{value}"' for name, value in params.items())
+
+
+class BearerTokenError(exceptions.APIException):
+    error: str
+
+    def __init__(self, request, description: str, **attributes: str):
+        super().__init__({"error": self.error, "error_description": description})
+        self.auth_header = challenge(request, error=self.error, error_description=description, **attributes)
+
+
+class InvalidRequest(BearerTokenError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    error = "invalid_request"
+
+
+class InvalidToken(BearerTokenError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    error = "invalid_token"
+
+    def __init__(self, request):
+        super().__init__(request, "The access token is invalid, expired or revoked.")
+
+
+class InsufficientScope(BearerTokenError):
+    status_code = status.HTTP_403_FORBIDDEN
+    error = "insufficient_scope"
+
+    def __init__(self, request, rule):
+        super().__init__(request, f"The access token needs the scopes {rule}.", scope=rule.first_alternative())
+
+
+class MissingToken(exceptions.NotAuthenticated):
+    """No access token: 401 with a challenge and no error code (RFC 6750 §3.1)."""
+
+    def __init__(self, request):
+        super().__init__()
+        self.auth_header = challenge(request)
+
+
+class IntrospectionUnavailable(exceptions.APIException):
+    """The AS could not say whether the token is valid: not the client's fault.
+
+    DOT 3.4.1 turns an AS outage into 401 invalid_token, telling clients to throw
+    away good tokens; Spring answers 5xx (spring-security#7902). We answer 503 with
+    Retry-After so the client retries the same token.
+    """
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    wait = 5
+
+    def __init__(self):
+        super().__init__(
+            {
+                "error": "temporarily_unavailable",
+                "error_description": "The authorization server could not check the access token; retry later.",
+            }
+        )
+
+
+def error_response(error: exceptions.APIException) -> JsonResponse:
+    """The same answer DRF's exception handler gives, for plain Django views."""
+    detail = error.detail if isinstance(error.detail, dict) else {"detail": error.detail}
+    response = JsonResponse(detail, status=error.status_code)
+    if getattr(error, "auth_header", None):
+        response["WWW-Authenticate"] = error.auth_header
+    if getattr(error, "wait", None):
+        response["Retry-After"] = str(error.wait)
+    return response

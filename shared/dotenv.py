@@ -1,0 +1,56 @@
+"""Write ``.env`` from ``.env.example`` with freshly generated secrets.
+
+Standard library only: ``make env`` runs it before any virtual environment exists.
+An existing ``.env`` is never overwritten.
+
+    python3 -m shared.dotenv [.env.example] [.env]
+"""
+
+import secrets
+import sys
+from pathlib import Path
+
+# Each secret the template leaves empty, and how to generate it.
+GENERATED = {
+    "AS_SECRET_KEY": lambda: secrets.token_urlsafe(50),
+    "RS_SECRET_KEY": lambda: secrets.token_urlsafe(50),
+    "OAUTH_RS_CLIENT_SECRET": lambda: secrets.token_urlsafe(48),
+    "OAUTH_RS_INTROSPECTION_TOKEN": lambda: secrets.token_urlsafe(32),
+    "DEMO_PASSWORD": lambda: secrets.token_urlsafe(12),
+    "DEMO_CLIENT_SECRET": lambda: secrets.token_urlsafe(48),
+    "POSTGRES_PASSWORD": lambda: secrets.token_urlsafe(24),
+    "AS_DB_PASSWORD": lambda: secrets.token_urlsafe(24),
+    "RS_DB_PASSWORD": lambda: secrets.token_urlsafe(24),
+}
+
+
+def render(template: str) -> str:
+    values: dict[str, str] = {}
+    lines = []
+    for line in template.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and not line.startswith("#"):
+            if not value and name in GENERATED:
+                value = GENERATED[name]()
+            # The resource server authenticates to the AS as the seeded client.
+            if name == "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS" and not value:
+                value = f"{values['OAUTH_RS_CLIENT_ID']}:{values['OAUTH_RS_CLIENT_SECRET']}"
+            values[name] = value
+            line = f"{name}={value}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def main(template_path: str = ".env.example", target_path: str = ".env") -> int:
+    target = Path(target_path)
+    if target.exists():
+        print(f"{target} exists; leaving it as it is.")
+        return 0
+    target.write_text(render(Path(template_path).read_text()))
+    target.chmod(0o600)
+    print(f"wrote {target} with generated secrets.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

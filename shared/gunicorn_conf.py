@@ -1,0 +1,27 @@
+"""gunicorn configuration for both servers, driven by the environment.
+
+Run as ``gunicorn -c python:shared.gunicorn_conf config.wsgi``.
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 10
+keepalive = 5
+
+# Import the application once in the master: a configuration error stops the
+# server with one line instead of a crash loop of workers, and workers fork warm.
+preload_app = True
+
+accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "true").lower() == "true" else None
+# %(U)s is the path without the query string: a token sent as ?access_token=
+# (which the resource server refuses) must not reach the log either.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# Behind a TLS-terminating proxy, trust its X-Forwarded-* headers.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
