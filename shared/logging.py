@@ -17,6 +17,7 @@ def logging_config(level: str = "INFO") -> dict:
         },
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
+            "django": {"level": level},
             # DOT logs raw request data at DEBUG; never let that through.
             "oauth2_provider": {"level": "INFO" if level == "DEBUG" else level},
             "oauthlib": {"level": "WARNING"},

@@ -13,9 +13,13 @@ env = environ.Env()
 
 
 def read_dotenv(repository_root: Path) -> None:
-    """Load ``repository_root/.env`` when it exists (containers have none)."""
+    """Load ``repository_root/.env`` when it exists (containers have none).
+
+    ``DJANGO_READ_DOT_ENV_FILE=false`` skips it, so a process can be configured
+    by its environment alone (the end-to-end tests do).
+    """
     dotenv = repository_root / ".env"
-    if dotenv.is_file():
+    if env.bool("DJANGO_READ_DOT_ENV_FILE", default=True) and dotenv.is_file():
         env.read_env(dotenv, overwrite=False)
 
 

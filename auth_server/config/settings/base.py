@@ -117,7 +117,7 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": env.list("OAUTH_ALLOWED_REDIRECT_URI_SCHEMES", default=["https"]),
-    # RFC 8252 §7.3: native apps may use http://127.0.0.1 with any port.
+    # RFC 8252 §7.3: a loopback redirect URI matches whatever port the app listens on.
     "ALLOW_LOCALHOST_LOOPBACK": True,
     # The issuer (RFC 8414, RFC 9207, introspection `iss`); derived from the
     # request when empty. Set it when the AS is reached under several names.

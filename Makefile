@@ -1,0 +1,55 @@
+# Every target a user needs; `make help` lists them.
+SHELL := bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: help env install migrate run run-auth run-resource test test-unit test-e2e lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+env: ## Write .env with fresh secrets unless it exists
+	@$(PYTHON) -m shared.dotenv .env.example .env
+
+$(INSTALLED): requirements-test.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-test.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+install: $(INSTALLED) ## Create .venv with the locked dependencies
+
+migrate: env install ## Migrate both databases and seed the authorization server
+	cd auth_server && ../$(BIN)/python manage.py migrate --no-input -v0
+	cd auth_server && ../$(BIN)/python manage.py seed
+	cd resource_server && ../$(BIN)/python manage.py migrate --no-input -v0
+
+run: migrate ## Serve both servers in the foreground (Ctrl-C stops both)
+	@$(BIN)/python -m shared.serve both
+
+run-auth: migrate ## Serve only the authorization server
+	@$(BIN)/python -m shared.serve auth
+
+run-resource: migrate ## Serve only the resource server
+	@$(BIN)/python -m shared.serve resource
+
+test: test-unit test-e2e ## Unit tests of both servers, then the end-to-end suite
+
+test-unit: install
+	cd auth_server && ../$(BIN)/python manage.py test --settings=config.settings.test
+	cd resource_server && ../$(BIN)/python manage.py test --settings=config.settings.test
+
+test-e2e: install
+	$(BIN)/python -m pytest
+
+lock: install ## Re-resolve requirements*.lock from pyproject.toml
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --extra test -o requirements-test.lock pyproject.toml
+
+clean: ## Remove the virtual environment and the local SQLite databases
+	rm -rf $(VENV) var auth_server/staticfiles

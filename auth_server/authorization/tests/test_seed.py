@@ -1,0 +1,90 @@
+import os
+from io import StringIO
+from unittest import mock
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password
+from django.core.management import call_command
+from django.test import TestCase
+
+from authorization.introspection import checksum
+from authorization.models import ResourceServer
+
+from .factories import AccessToken, Application
+
+ENVIRONMENT = {
+    "OAUTH_RS_CLIENT_ID": "rs",
+    "OAUTH_RS_CLIENT_SECRET": "rs-secret-1",
+    "OAUTH_RS_INTROSPECTION_TOKEN": "introspection-token-1",
+    "DEMO_USERNAME": "demo",
+    "DEMO_PASSWORD": "demo-password-1",
+    "DEMO_CLIENT_ID": "machine",
+    "DEMO_CLIENT_SECRET": "machine-secret-1",
+    "DEMO_PUBLIC_CLIENT_ID": "public",
+    "DEMO_REDIRECT_URI": "https://127.0.0.1:8765/callback",
+}
+
+
+def seed(**changes) -> str:
+    out = StringIO()
+    with mock.patch.dict(os.environ, {**ENVIRONMENT, **changes}):
+        call_command("seed", stdout=out)
+    return out.getvalue()
+
+
+class SeedTests(TestCase):
+    def test_seeding_twice_creates_nothing_new(self):
+        seed()
+        output = seed()
+
+        self.assertEqual(Application.objects.count(), 3)
+        self.assertEqual(AccessToken.objects.count(), 1)
+        self.assertEqual(get_user_model().objects.count(), 1)
+        self.assertEqual(ResourceServer.objects.count(), 1)
+        self.assertEqual(output.count("unchanged"), 4)
+
+    def test_resource_server_client_may_introspect_and_has_a_token(self):
+        seed()
+
+        rs = Application.objects.get(client_id="rs")
+        self.assertTrue(ResourceServer.is_registered(rs))
+        token = AccessToken.objects.get(application=rs)
+        self.assertEqual(token.scope, "introspection")
+        self.assertEqual(token.token_checksum, checksum("introspection-token-1"))
+        self.assertEqual(token.token, "")  # RFC 9700 §4: not stored in clear
+
+    def test_changed_secrets_are_rotated(self):
+        seed()
+        seed(
+            OAUTH_RS_CLIENT_SECRET="rs-secret-2",
+            OAUTH_RS_INTROSPECTION_TOKEN="introspection-token-2",
+            DEMO_PASSWORD="demo-password-2",
+        )
+
+        rs = Application.objects.get(client_id="rs")
+        self.assertTrue(check_password("rs-secret-2", rs.client_secret))
+        self.assertFalse(check_password("rs-secret-1", rs.client_secret))
+        tokens = AccessToken.objects.filter(application=rs)
+        self.assertEqual([t.token_checksum for t in tokens], [checksum("introspection-token-2")])
+        self.assertTrue(get_user_model().objects.get(username="demo").check_password("demo-password-2"))
+
+    def test_client_secrets_use_the_fast_hasher_and_never_reach_the_output(self):
+        output = seed()
+
+        self.assertTrue(Application.objects.get(client_id="machine").client_secret.startswith("client_secret_sha256$"))
+        for name, value in ENVIRONMENT.items():
+            if "SECRET" in name or "PASSWORD" in name or "TOKEN" in name:
+                self.assertNotIn(value, output)
+
+    def test_public_client_requires_pkce_and_has_no_secret(self):
+        seed()
+
+        public = Application.objects.get(client_id="public")
+        self.assertEqual(public.client_type, Application.CLIENT_PUBLIC)
+        self.assertEqual(public.redirect_uris, "https://127.0.0.1:8765/callback")
+
+    def test_missing_variables_are_skipped_with_a_notice(self):
+        output = seed(DEMO_CLIENT_ID="", DEMO_CLIENT_SECRET="")
+
+        self.assertIn("DEMO_CLIENT_ID and DEMO_CLIENT_SECRET: not set, skipped", output)
+        self.assertFalse(Application.objects.filter(client_id="machine").exists())

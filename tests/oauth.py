@@ -1,0 +1,155 @@
+"""A small OAuth2 client for the tests: the flows a real client would run."""
+
+import base64
+import hashlib
+import secrets
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+import requests
+
+
+class FormParser(HTMLParser):
+    """The first form of a page: its action and its fields."""
+
+    def __init__(self):
+        super().__init__()
+        self.action = None
+        self.fields = {}
+        self.done = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self.done:
+            return
+        if tag == "form" and self.action is None:
+            self.action = attrs.get("action") or ""
+        elif tag == "input" and self.action is not None and attrs.get("name"):
+            if attrs.get("type") != "submit":
+                self.fields[attrs["name"]] = attrs.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "form" and self.action is not None:
+            self.done = True
+
+
+def form(response: requests.Response) -> tuple[str, dict]:
+    parser = FormParser()
+    parser.feed(response.text)
+    assert parser.action is not None, f"no form in {response.url}: {response.text[:500]}"
+    return urljoin(response.url, parser.action), parser.fields
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Client:
+    def __init__(self, stack):
+        self.stack = stack
+        self.secrets = stack.secrets
+        self.token_url = f"{stack.auth_url}/o/token/"
+
+    def client_credentials(self, scope: str | None = "read", client=None) -> requests.Response:
+        client_id, client_secret = client or (self.secrets["DEMO_CLIENT_ID"], self.secrets["DEMO_CLIENT_SECRET"])
+        data = {"grant_type": "client_credentials"}
+        if scope is not None:
+            data["scope"] = scope
+        return requests.post(self.token_url, data=data, auth=(client_id, client_secret), timeout=10)
+
+    def client_credentials_token(self, scope: str | None = "read") -> str:
+        response = self.client_credentials(scope)
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+    def authorize(self, scope: str = "read write", challenge_method: str = "S256") -> requests.Response:
+        """Sign in and consent through the AS's forms; the redirect to the client."""
+        session = requests.Session()
+        verifier, challenge = pkce_pair()
+        if challenge_method == "plain":
+            challenge = verifier
+        state = secrets.token_urlsafe(8)
+        query = {
+            "response_type": "code",
+            "client_id": self.secrets["DEMO_PUBLIC_CLIENT_ID"],
+            "redirect_uri": self.secrets["DEMO_REDIRECT_URI"],
+            "scope": scope,
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": challenge_method,
+        }
+        login_page = session.get(f"{self.stack.auth_url}/o/authorize/?{urlencode(query)}", timeout=10)
+        assert login_page.status_code == 200 and "/accounts/login/" in login_page.url, login_page.url
+        action, fields = form(login_page)
+        fields.update(username=self.secrets["DEMO_USERNAME"], password=self.secrets["DEMO_PASSWORD"])
+        consent_page = session.post(action, data=fields, timeout=10)
+        assert consent_page.status_code == 200 and "/o/authorize/" in consent_page.url, consent_page.text[:500]
+        action, fields = form(consent_page)
+        fields["allow"] = "Authorize"
+        redirect = session.post(action, data=fields, allow_redirects=False, timeout=10)
+        redirect.verifier = verifier
+        redirect.state = state
+        return redirect
+
+    def authorization_code_tokens(self, scope: str = "read write") -> dict:
+        redirect = self.authorize(scope)
+        assert redirect.status_code == 302, redirect.text[:500]
+        location = redirect.headers["Location"]
+        assert location.startswith(self.secrets["DEMO_REDIRECT_URI"]), location
+        params = parse_qs(urlsplit(location).query)
+        assert params["state"] == [redirect.state]
+        response = requests.post(
+            self.token_url,
+            data={
+                "grant_type": "authorization_code",
+                "code": params["code"][0],
+                "redirect_uri": self.secrets["DEMO_REDIRECT_URI"],
+                "client_id": self.secrets["DEMO_PUBLIC_CLIENT_ID"],
+                "code_verifier": redirect.verifier,
+            },
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def refresh(self, refresh_token: str) -> requests.Response:
+        return requests.post(
+            self.token_url,
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+                "client_id": self.secrets["DEMO_PUBLIC_CLIENT_ID"],
+            },
+            timeout=10,
+        )
+
+    def revoke(self, token: str, hint: str = "access_token") -> requests.Response:
+        return requests.post(
+            f"{self.stack.auth_url}/o/revoke_token/",
+            data={"token": token, "token_type_hint": hint, "client_id": self.secrets["DEMO_PUBLIC_CLIENT_ID"]},
+            timeout=10,
+        )
+
+    def introspect(self, token: str, auth=None, headers=None, **extra) -> requests.Response:
+        """Introspect as the resource server's client unless told otherwise."""
+        if auth is None and headers is None:
+            auth = (self.secrets["OAUTH_RS_CLIENT_ID"], self.secrets["OAUTH_RS_CLIENT_SECRET"])
+        return requests.post(
+            f"{self.stack.auth_url}/o/introspect/",
+            data={"token": token, **extra},
+            auth=auth,
+            headers=headers,
+            timeout=10,
+        )
+
+    def api(self, path: str, token: str | None = None, method: str = "GET", **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token is not None:
+            headers.update(bearer(token))
+        return requests.request(method, f"{self.stack.resource_url}{path}", headers=headers, timeout=15, **kwargs)

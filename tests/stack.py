@@ -1,0 +1,208 @@
+"""Start the authorization server and the resource server as real gunicorn processes.
+
+Each server runs the way ``make run-auth`` / ``make run-resource`` runs it
+(``python -m shared.serve``), with production settings, on a free loopback port,
+configured by its environment alone.
+"""
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+# Only what a process needs to run; nothing of the caller's OAuth configuration.
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def base_environment() -> dict:
+    return {
+        **{name: os.environ[name] for name in INHERITED if name in os.environ},
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_READ_DOT_ENV_FILE": "false",
+        # Plain HTTP on loopback: no TLS-terminating proxy in front.
+        "DJANGO_HTTPS": "false",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_ACCESS_LOG": "false",
+    }
+
+
+class Databases:
+    """SQLite files in a temporary folder, or fresh PostgreSQL databases."""
+
+    def __init__(self, kind: str, folder: Path):
+        self.kind = kind
+        self.folder = folder
+        self.created: list[str] = []
+
+    def url(self, name: str) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.folder / name}.sqlite3"
+        database = f"e2e_{name}_{uuid.uuid4().hex[:8]}"
+        self._admin(f'CREATE DATABASE "{database}"')
+        self.created.append(database)
+        server = urlsplit(os.environ["TEST_DATABASE_URL"])
+        return urlunsplit(server._replace(path=f"/{database}"))
+
+    def drop(self) -> None:
+        for database in self.created:
+            self._admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+    @staticmethod
+    def _admin(statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(os.environ["TEST_DATABASE_URL"], autocommit=True) as connection:
+            connection.execute(statement)
+
+
+def manage(server: str, *args: str, env: dict) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT / server,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+@dataclass
+class Server:
+    name: str  # "auth" or "resource"
+    env: dict
+    port: int
+    process: subprocess.Popen | None = None
+    log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait: bool = True) -> None:
+        self.log = Path(tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")[1])
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "shared.serve", self.name],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        if wait:
+            self.wait_healthy()
+
+    def wait_healthy(self, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} server exited:\n{self.log.read_text()}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} server did not become healthy:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+        self.process = None
+
+
+@dataclass
+class Stack:
+    """Both servers, and the secrets they were seeded with."""
+
+    mode: str  # "token" or "credentials"
+    database: str
+    auth_url: str
+    resource_url: str
+    secrets: dict
+    servers: list = field(default_factory=list)
+    cleanup: list = field(default_factory=list)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+        for action in self.cleanup:
+            action()
+
+
+def seed_secrets() -> dict:
+    return {
+        "OAUTH_RS_CLIENT_ID": "resource-server",
+        "OAUTH_RS_CLIENT_SECRET": secrets.token_urlsafe(48),
+        "OAUTH_RS_INTROSPECTION_TOKEN": secrets.token_urlsafe(32),
+        "DEMO_USERNAME": "demo",
+        "DEMO_PASSWORD": secrets.token_urlsafe(12),
+        "DEMO_CLIENT_ID": "demo-machine",
+        "DEMO_CLIENT_SECRET": secrets.token_urlsafe(48),
+        "DEMO_PUBLIC_CLIENT_ID": "demo-public",
+        "DEMO_REDIRECT_URI": "https://127.0.0.1:8765/callback",
+    }
+
+
+def introspection_credentials(mode: str, seeded: dict) -> dict:
+    """The RS's environment for token mode or credentials mode."""
+    if mode == "token":
+        return {"RESOURCE_SERVER_AUTH_TOKEN": seeded["OAUTH_RS_INTROSPECTION_TOKEN"]}
+    return {
+        "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": f"{seeded['OAUTH_RS_CLIENT_ID']}:{seeded['OAUTH_RS_CLIENT_SECRET']}"
+    }
+
+
+def resource_server_environment(auth_url: str, mode: str, seeded: dict, database_url: str, **extra) -> dict:
+    return {
+        **base_environment(),
+        "RS_SECRET_KEY": secrets.token_urlsafe(50),
+        "RS_DATABASE_URL": database_url,
+        "RS_PORT": str(free_port()),
+        "RESOURCE_SERVER_INTROSPECTION_URL": f"{auth_url}/o/introspect/",
+        **introspection_credentials(mode, seeded),
+        **extra,
+    }
+
+
+def start_stack(mode: str, database: str) -> Stack:
+    folder = Path(tempfile.mkdtemp(prefix=f"e2e-{mode}-{database}-"))
+    databases = Databases(database, folder)
+    seeded = seed_secrets()
+    auth_env = {
+        **base_environment(),
+        **seeded,
+        "AS_SECRET_KEY": secrets.token_urlsafe(50),
+        "AS_DATABASE_URL": databases.url("auth_server"),
+        "AS_PORT": str(free_port()),
+    }
+    manage("auth_server", "migrate", "--no-input", env=auth_env)
+    manage("auth_server", "collectstatic", "--no-input", env=auth_env)
+    manage("auth_server", "seed", env=auth_env)
+    auth = Server("auth", auth_env, int(auth_env["AS_PORT"]))
+    resource_env = resource_server_environment(auth.url, mode, seeded, databases.url("resource_server"))
+    manage("resource_server", "migrate", "--no-input", env=resource_env)
+    resource = Server("resource", resource_env, int(resource_env["RS_PORT"]))
+    stack = Stack(mode, database, auth.url, resource.url, seeded, [auth, resource], [databases.drop])
+    try:
+        auth.start()
+        resource.start()
+    except BaseException:
+        stack.stop()
+        raise
+    return stack

@@ -1,0 +1,39 @@
+import subprocess
+import sys
+
+import pytest
+
+from .stack import ROOT, resource_server_environment, seed_secrets
+
+VARIABLES = ("RESOURCE_SERVER_AUTH_TOKEN", "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS")
+
+
+def start_resource_server(**overrides) -> subprocess.CompletedProcess:
+    env = resource_server_environment("http://127.0.0.1:9", "token", seed_secrets(), "sqlite:///:memory:")
+    env.pop("RESOURCE_SERVER_AUTH_TOKEN")
+    env.update(overrides)
+    return subprocess.run(
+        [sys.executable, "-m", "shared.serve", "resource"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {},
+        {"RESOURCE_SERVER_AUTH_TOKEN": "t", "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": "rs:secret"},
+    ],
+    ids=["neither", "both"],
+)
+def test_resource_server_refuses_to_start_unless_exactly_one_credential_is_set(variables):
+    result = start_resource_server(**variables)
+
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if all(name in line for name in VARIABLES)]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
