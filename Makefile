@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help env install migrate run run-auth run-resource test test-unit test-e2e lock clean
+.PHONY: help env install migrate run run-auth run-resource test test-unit test-e2e test-compose up down logs lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,10 +46,25 @@ test-unit: install
 test-e2e: install
 	$(BIN)/python -m pytest
 
+test-compose: install ## The end-to-end suite against the Compose stack (sets up Docker if needed)
+	tests/compose/run.sh
+
+up: env ## docker compose up: the whole stack in the background, healthy
+	docker compose up -d --wait
+
+down: ## docker compose down (data stays in volumes; `docker compose down -v` starts over)
+	docker compose down
+
+logs: ## Follow the Compose stack's logs
+	docker compose logs -f
+
+# --universal: one lock for every Python 3.11 (Debian's 3.11.2 needs async-timeout).
+UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
+
 lock: install ## Re-resolve requirements*.lock from pyproject.toml
-	$(BIN)/pip install --quiet pip-tools
-	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras -o requirements.lock pyproject.toml
-	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --extra test -o requirements-test.lock pyproject.toml
+	$(BIN)/pip install --quiet uv
+	$(UV_COMPILE) -o requirements.lock pyproject.toml
+	$(UV_COMPILE) --extra test -o requirements-test.lock pyproject.toml
 
 clean: ## Remove the virtual environment and the local SQLite databases
 	rm -rf $(VENV) var auth_server/staticfiles

@@ -23,5 +23,7 @@ accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "true").lower() == "tru
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# gunicorn's runtime control socket is not used; the container's /app is read-only to it.
+control_socket_disable = True
 # Behind a TLS-terminating proxy, trust its X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
