@@ -14,7 +14,7 @@ import os
 import pytest
 
 from .oauth import Client
-from .stack import Stack, seed_secrets, start_stack
+from .stack import Server, Stack, resource_server_environment, seed_secrets, start_stack
 
 EXTERNAL = bool(os.environ.get("E2E_AUTH_URL"))
 MODES = ["token", "credentials"]
@@ -46,3 +46,27 @@ def stack(request):
 @pytest.fixture
 def client(stack):
     return Client(stack)
+
+
+@pytest.fixture
+def resource_server(stack, tmp_path):
+    """Start extra resource servers in the stack's mode: ``resource_server(**environment)``.
+
+    One worker each, so its in-process token cache is the only one, and
+    RESOURCE_SERVER_INTROSPECTION_URL points at the stack's AS unless overridden.
+    """
+    started = []
+
+    def start(**environment):
+        database = f"sqlite:///{tmp_path}/resource-server-{len(started)}.sqlite3"
+        env = resource_server_environment(
+            stack.auth_url, stack.mode, stack.secrets, database, WEB_CONCURRENCY="1", **environment
+        )
+        server = Server("resource", env, int(env["RS_PORT"]))
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

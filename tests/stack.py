@@ -38,7 +38,6 @@ def base_environment() -> dict:
         # Plain HTTP on loopback: no TLS-terminating proxy in front.
         "DJANGO_HTTPS": "false",
         "WEB_CONCURRENCY": "2",
-        "GUNICORN_ACCESS_LOG": "false",
     }
 
 
@@ -94,8 +93,9 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, wait: bool = True) -> None:
-        self.log = Path(tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")[1])
-        with self.log.open("w") as log:
+        if self.log is None:
+            self.log = Path(tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")[1])
+        with self.log.open("a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "shared.serve", self.name],
                 cwd=ROOT,
@@ -107,23 +107,29 @@ class Server:
             self.wait_healthy()
 
     def wait_healthy(self, seconds: float = 30) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} server exited:\n{self.log.read_text()}")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} server did not become healthy:\n{self.log.read_text()}")
+        try:
+            wait_healthy(self.url, seconds)
+        except RuntimeError:
+            exit_code = self.process.poll()
+            raise RuntimeError(f"{self.name} server (exit {exit_code}):\n{self.log.read_text()}") from None
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=20)
         self.process = None
+
+
+def wait_healthy(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not become healthy")
 
 
 @dataclass
@@ -137,6 +143,47 @@ class Stack:
     secrets: dict
     servers: list = field(default_factory=list)
     cleanup: list = field(default_factory=list)
+
+    @property
+    def compose_project(self) -> str | None:
+        return os.environ.get("E2E_COMPOSE_PROJECT") if self.database == "compose" else None
+
+    def compose(self, *args: str) -> str:
+        command = ["docker", "compose", "-p", self.compose_project, "--env-file", os.environ["E2E_ENV_FILE"], *args]
+        return subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True, timeout=300).stdout
+
+    def stop_auth_server(self) -> None:
+        if self.compose_project:
+            self.compose("stop", "auth-server")
+        else:
+            self.servers[0].stop()
+
+    def start_auth_server(self) -> None:
+        if self.compose_project:
+            self.compose("start", "auth-server")
+            wait_healthy(self.auth_url)
+        else:
+            self.servers[0].start()
+
+    def auth_manage(self, *args: str) -> str:
+        """Run a manage.py command of the authorization server, against its database."""
+        if self.compose_project:
+            return self.compose("exec", "-T", "auth-server", "python", "auth_server/manage.py", *args)
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT / "auth_server",
+            env=self.servers[0].env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return result.stdout
+
+    def logs(self) -> str:
+        if self.compose_project:
+            return self.compose("logs", "--no-color", "auth-server", "resource-server")
+        return "".join(server.log.read_text() for server in self.servers)
 
     def stop(self) -> None:
         for server in self.servers:

@@ -52,3 +52,48 @@ def test_anonymous_caller_may_not_introspect(client):
 
     assert response.status_code == 401
     assert "WWW-Authenticate" in response.headers
+
+
+def test_introspection_is_post_only(client):
+    token = client.client_credentials_token()
+
+    response = requests.get(
+        f"{client.stack.auth_url}/o/introspect/",
+        params={"token": token},
+        auth=(client.secrets["OAUTH_RS_CLIENT_ID"], client.secrets["OAUTH_RS_CLIENT_SECRET"]),
+        timeout=10,
+    )
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+
+
+def test_missing_token_parameter_is_invalid_request(client):
+    response = requests.post(
+        f"{client.stack.auth_url}/o/introspect/",
+        data={},
+        auth=(client.secrets["OAUTH_RS_CLIENT_ID"], client.secrets["OAUTH_RS_CLIENT_SECRET"]),
+        timeout=10,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_refresh_token_is_found_with_its_hint_and_with_a_wrong_one(client):
+    tokens = client.authorization_code_tokens(scope="read")
+
+    for hint in ("refresh_token", "access_token"):
+        body = client.introspect(tokens["refresh_token"], token_type_hint=hint).json()
+        assert body["active"] is True, hint
+        assert body["token_type"] == "refresh_token"
+        assert body["username"] == client.secrets["DEMO_USERNAME"]
+
+
+def test_refresh_token_is_not_accepted_as_an_access_token_by_the_resource_server(client):
+    tokens = client.authorization_code_tokens(scope="read")
+
+    response = client.api("/api/me/", tokens["refresh_token"])
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_token"

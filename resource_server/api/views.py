@@ -1,8 +1,11 @@
 """The example API: each way of protecting an endpoint, once."""
 
+from django.http import JsonResponse
 from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from introspection.decorators import require_oauth
 
 from .models import Note
 from .serializers import NoteSerializer
@@ -37,3 +40,31 @@ class NoteListView(generics.ListCreateAPIView):
 
     def perform_create(self, serializer):
         serializer.save(owner=self.request.auth.sub)
+
+
+class NoteDetailView(generics.RetrieveUpdateDestroyAPIView):
+    """One of the subject's notes. A mixed rule: (read AND write) OR notes."""
+
+    serializer_class = NoteSerializer
+    required_scopes = ["read write", "notes"]
+
+    def get_queryset(self):
+        return Note.objects.filter(owner=self.request.auth.sub)
+
+
+@require_oauth(["read", "notes"])
+def note_count(request):
+    """A plain Django view protected by the decorator: read OR notes."""
+    return JsonResponse({"count": Note.objects.filter(owner=request.oauth_token.sub).count()})
+
+
+class HelloView(APIView):
+    """Token optional: anonymous without a token, personal with one, 401 with a bad one."""
+
+    token_optional = True
+
+    def get(self, request):
+        token = request.auth
+        if token is None:
+            return Response({"message": "Hello, anonymous."})
+        return Response({"message": f"Hello, {token.username or token.client_id}.", **describe(token)})

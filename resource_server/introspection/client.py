@@ -35,6 +35,28 @@ def caller_authorization() -> str:
     return "Basic " + base64.b64encode(pair.encode()).decode()
 
 
+def post(token: str) -> requests.Response:
+    def attempt():
+        return session().post(
+            settings.RESOURCE_SERVER_INTROSPECTION_URL,
+            data={"token": token, "token_type_hint": "access_token"},
+            headers={"Authorization": caller_authorization(), "Accept": "application/json"},
+            timeout=settings.RESOURCE_SERVER_INTROSPECTION_TIMEOUT,
+            allow_redirects=False,
+        )
+
+    try:
+        return attempt()
+    except requests.Timeout:
+        raise
+    except requests.ConnectionError:
+        # A pooled keep-alive connection the AS has closed (after its restart, or
+        # its idle timeout) fails on reuse; introspection has no side effects, so
+        # try once more on a fresh connection. Never after a timeout: that would
+        # stretch the bound RESOURCE_SERVER_INTROSPECTION_TIMEOUT promises.
+        return attempt()
+
+
 def is_introspection_response(claims) -> bool:
     """RFC 7662 §2.2: an object with a boolean ``active`` and, if any, a numeric ``exp``."""
     return (
@@ -53,13 +75,7 @@ def introspect(token: str) -> dict:
     refuses our credentials, fails, or answers something that is not RFC 7662.
     """
     try:
-        response = session().post(
-            settings.RESOURCE_SERVER_INTROSPECTION_URL,
-            data={"token": token, "token_type_hint": "access_token"},
-            headers={"Authorization": caller_authorization(), "Accept": "application/json"},
-            timeout=settings.RESOURCE_SERVER_INTROSPECTION_TIMEOUT,
-            allow_redirects=False,
-        )
+        response = post(token)
     except requests.RequestException as error:
         outage_log.warning("introspection failed: %s", type(error).__name__)
         raise IntrospectionUnavailable() from error

@@ -92,6 +92,7 @@ OAUTH2_PROVIDER = {
     "SCOPES": {
         "read": "Read your data",
         "write": "Change your data",
+        "notes": "Read and change your notes",
         "introspection": "Introspect tokens (resource servers only)",
     },
     # A token asked for without a scope gets `read`, never `introspection`

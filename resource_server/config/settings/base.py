@@ -89,7 +89,7 @@ _introspection = urlsplit(RESOURCE_SERVER_INTROSPECTION_URL)
 RESOURCE_SERVER_AUTHORIZATION_SERVERS = env.list(
     "RESOURCE_SERVER_AUTHORIZATION_SERVERS", default=[f"{_introspection.scheme}://{_introspection.netloc}"]
 )
-RESOURCE_SERVER_SCOPES_SUPPORTED = ["read", "write"]
+RESOURCE_SERVER_SCOPES_SUPPORTED = ["read", "write", "notes"]
 
 # The token cache: Redis when RS_CACHE_URL names one (shared by every worker and
 # every RS replica), else each process's memory.
