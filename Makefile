@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help env install migrate run run-auth run-resource test test-unit test-e2e test-compose up down logs lock clean
+.PHONY: help env install migrate run run-auth run-resource test test-unit test-e2e test-compose bench up down logs lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,12 @@ test-e2e: install
 
 test-compose: install ## The end-to-end suite against the Compose stack (sets up Docker if needed)
 	tests/compose/run.sh
+
+bench: install ## Load benchmark of the hot paths; writes docs/benchmarks.{json,md}
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } >/dev/null; } \
+	  || echo "bench: wrk not found, using the Python load generator"
+	$(BIN)/python -m bench.run
 
 up: env ## docker compose up: the whole stack in the background, healthy
 	docker compose up -d --wait

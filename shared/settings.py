@@ -30,6 +30,14 @@ def database(variable: str, default_sqlite_path: Path) -> dict:
         default_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{default_sqlite_path}"
     config = env.db_url_config(url)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers run beside the writer, and IMMEDIATE transactions take
+        # the write lock up front instead of failing with "database is locked"
+        # when two gunicorn workers write at once (Django's SQLite notes).
+        config["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        }
     if config["ENGINE"] == "django.db.backends.postgresql":
         # Keep connections between requests instead of paying a connect per request.
         config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)

@@ -25,6 +25,7 @@ class FakeAuthorizationServer:
         self.upstream = upstream
         self.calls = 0
         self._lock = threading.Lock()
+        self._sessions = threading.local()  # relayed calls reuse their connection to the AS
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -45,7 +46,9 @@ class FakeAuthorizationServer:
         with self._lock:
             self.calls += 1
         if self.behaviour == "relay":
-            reply = requests.post(
+            if not hasattr(self._sessions, "session"):
+                self._sessions.session = requests.Session()
+            reply = self._sessions.session.post(
                 self.upstream,
                 data=body,
                 headers={"Authorization": authorization or "", "Content-Type": "application/x-www-form-urlencoded"},
@@ -69,6 +72,8 @@ class FakeAuthorizationServer:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a real AS offers
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status, content_type, payload = fake.answer(body, self.headers.get("Authorization"))

@@ -55,7 +55,7 @@ class Databases:
         database = f"e2e_{name}_{uuid.uuid4().hex[:8]}"
         self._admin(f'CREATE DATABASE "{database}"')
         self.created.append(database)
-        server = urlsplit(os.environ["TEST_DATABASE_URL"])
+        server = urlsplit(self.server_url())
         return urlunsplit(server._replace(path=f"/{database}"))
 
     def drop(self) -> None:
@@ -63,10 +63,14 @@ class Databases:
             self._admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
     @staticmethod
-    def _admin(statement: str) -> None:
+    def server_url() -> str:
+        """The PostgreSQL server to create databases on (the benchmark passes DATABASE_URL)."""
+        return os.environ.get("TEST_DATABASE_URL") or os.environ["DATABASE_URL"]
+
+    def _admin(self, statement: str) -> None:
         import psycopg
 
-        with psycopg.connect(os.environ["TEST_DATABASE_URL"], autocommit=True) as connection:
+        with psycopg.connect(self.server_url(), autocommit=True) as connection:
             connection.execute(statement)
 
 
@@ -92,7 +96,7 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait: bool = True) -> None:
+    def start(self) -> None:
         if self.log is None:
             self.log = Path(tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")[1])
         with self.log.open("a") as log:
@@ -103,8 +107,7 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        if wait:
-            self.wait_healthy()
+        self.wait_healthy()
 
     def wait_healthy(self, seconds: float = 30) -> None:
         try:
@@ -227,7 +230,7 @@ def resource_server_environment(auth_url: str, mode: str, seeded: dict, database
     }
 
 
-def start_stack(mode: str, database: str) -> Stack:
+def start_stack(mode: str, database: str, **resource_environment) -> Stack:
     folder = Path(tempfile.mkdtemp(prefix=f"e2e-{mode}-{database}-"))
     databases = Databases(database, folder)
     seeded = seed_secrets()
@@ -242,7 +245,9 @@ def start_stack(mode: str, database: str) -> Stack:
     manage("auth_server", "collectstatic", "--no-input", env=auth_env)
     manage("auth_server", "seed", env=auth_env)
     auth = Server("auth", auth_env, int(auth_env["AS_PORT"]))
-    resource_env = resource_server_environment(auth.url, mode, seeded, databases.url("resource_server"))
+    resource_env = resource_server_environment(
+        auth.url, mode, seeded, databases.url("resource_server"), **resource_environment
+    )
     manage("resource_server", "migrate", "--no-input", env=resource_env)
     resource = Server("resource", resource_env, int(resource_env["RS_PORT"]))
     stack = Stack(mode, database, auth.url, resource.url, seeded, [auth, resource], [databases.drop])
