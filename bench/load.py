@@ -70,7 +70,7 @@ def _python(url, seconds, connections, headers, script, env) -> Result:
 
     def worker(index):
         connection = HTTPConnection(parts.hostname, parts.port, timeout=10)
-        count = index * 7919
+        count = int(env.get("ROTATION_OFFSET", 0)) + index * 7919
         while time.monotonic() < deadline:
             count += 1
             request_headers = dict(headers)

@@ -102,10 +102,11 @@ class Bench:
         me, floor = f"{self.rs['credentials']}/api/me/", f"{self.rs['credentials']}/api/hello/"
         headers = {"Authorization": f"Bearer {token}"}
         load.run(me, max(1.0, self.seconds / 5), headers=headers)  # every worker caches it
-        # Alternate the two, twice, and keep each one's better run: a noisy
+        load.run(floor, max(1.0, self.seconds / 5))
+        # Alternate the two, three times, and keep each one's best run: a noisy
         # neighbour then costs both the same.
         floors, cached = [], []
-        for _ in range(2):
+        for _ in range(3):
             floors.append(self.load(floor))
             cached.append(self.load(me, headers=headers))
         best_floor = max(floors, key=lambda r: r.requests_per_second)
@@ -216,8 +217,8 @@ class Bench:
                 )
                 tokens = self.folder / f"tokens-{count}.txt"
                 tokens.write_text("\n".join(values[:count]))
-                env = {"TOKENS_FILE": str(tokens)}
-                self.warm_up(f"{server.url}/api/me/", relay, env)
+                env = {"TOKENS_FILE": str(tokens), "ROTATION_OFFSET": "0"}
+                self.warm_up(f"{server.url}/api/me/", relay, env, count)
                 calls_before = relay.calls
                 measured = self.load(f"{server.url}/api/me/", script="rotate.lua", env=env)
                 misses = relay.calls - calls_before
@@ -229,13 +230,26 @@ class Bench:
                 server.stop()
         return result
 
-    def warm_up(self, url: str, relay: FakeAuthorizationServer, env: dict) -> None:
-        """Rotate until each worker has seen (nearly) every token, or the time limit."""
+    def warm_up(self, url: str, relay: FakeAuthorizationServer, env: dict, count: int) -> None:
+        """Rotate until every worker has seen (nearly) every token, or the time limit.
+
+        Done when the latest rounds together cover the rotation twice over with
+        under 1% misses: one short round sees only part of a large rotation.
+        """
         deadline = time.monotonic() + self.warm_up_limit
+        rounds: list[tuple[int, int]] = []  # (requests, misses), newest last
         while time.monotonic() < deadline:
             calls_before = relay.calls
             run = load.run(url, max(2.0, self.seconds / 2), connections=32, script="rotate.lua", env=env)
-            if relay.calls - calls_before < 0.01 * run.requests:
+            rounds.append((run.requests, relay.calls - calls_before))
+            env["ROTATION_OFFSET"] = str(int(env["ROTATION_OFFSET"]) + run.requests // 2)
+            requests_seen = misses = 0
+            for requests_in_round, misses_in_round in reversed(rounds):
+                requests_seen += requests_in_round
+                misses += misses_in_round
+                if requests_seen >= 2 * count:
+                    break
+            if requests_seen >= 2 * count and misses < 0.01 * requests_seen:
                 return
 
 
