@@ -224,7 +224,9 @@ class Bench:
                 misses = relay.calls - calls_before
                 result[str(count)] = {
                     **vars(measured),
-                    "hit_rate": 1 - misses / max(measured.requests, 1),
+                    # Calls made for requests still in flight when the load stops are
+                    # counted and those requests are not: a cold cache can read below 0.
+                    "hit_rate": max(0.0, 1 - misses / max(measured.requests, 1)),
                     "rss_mb": resident_megabytes(server.process.pid),
                 }
                 server.stop()
