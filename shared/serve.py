@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from shared.settings import read_dotenv
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = {
     "auth": ("auth_server", "AS_PORT", 8000),
@@ -20,22 +22,9 @@ SERVERS = {
 }
 
 
-def dotenv_value(name: str, default: str) -> str:
-    """A variable from the environment, else from .env (as the settings read it)."""
-    if name in os.environ:
-        return os.environ[name]
-    dotenv = ROOT / ".env"
-    if dotenv.is_file():
-        for line in dotenv.read_text().splitlines():
-            key, sep, value = line.partition("=")
-            if sep and key.strip() == name and value.strip():
-                return value.strip()
-    return default
-
-
 def port(server: str) -> str:
     _, variable, default = SERVERS[server]
-    return dotenv_value(variable, str(default))
+    return os.environ.get(variable) or str(default)
 
 
 def start(server: str) -> subprocess.Popen:
@@ -57,6 +46,8 @@ def demo_command() -> str:
 
 
 def main(which: str) -> int:
+    # The same .env the settings read, with the same precedence; the servers inherit it.
+    read_dotenv(ROOT)
     names = list(SERVERS) if which == "both" else [which]
     processes = [start(name) for name in names]
     if which == "both":
