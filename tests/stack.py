@@ -123,6 +123,14 @@ class Server:
         self.process = None
 
 
+def compose(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """``docker compose`` on the project that make test-compose started."""
+    project = ["-p", os.environ["E2E_COMPOSE_PROJECT"], "--env-file", os.environ["E2E_ENV_FILE"]]
+    return subprocess.run(
+        ["docker", "compose", *project, *args], cwd=ROOT, check=check, capture_output=True, text=True, timeout=300
+    )
+
+
 def wait_healthy(url: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -151,19 +159,15 @@ class Stack:
     def compose_project(self) -> str | None:
         return os.environ.get("E2E_COMPOSE_PROJECT") if self.database == "compose" else None
 
-    def compose(self, *args: str) -> str:
-        command = ["docker", "compose", "-p", self.compose_project, "--env-file", os.environ["E2E_ENV_FILE"], *args]
-        return subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True, timeout=300).stdout
-
     def stop_auth_server(self) -> None:
         if self.compose_project:
-            self.compose("stop", "auth-server")
+            compose("stop", "auth-server")
         else:
             self.servers[0].stop()
 
     def start_auth_server(self) -> None:
         if self.compose_project:
-            self.compose("start", "auth-server")
+            compose("start", "auth-server")
             wait_healthy(self.auth_url)
         else:
             self.servers[0].start()
@@ -171,7 +175,7 @@ class Stack:
     def auth_manage(self, *args: str) -> str:
         """Run a manage.py command of the authorization server, against its database."""
         if self.compose_project:
-            return self.compose("exec", "-T", "auth-server", "python", "auth_server/manage.py", *args)
+            return compose("exec", "-T", "auth-server", "python", "auth_server/manage.py", *args).stdout
         result = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT / "auth_server",
@@ -185,7 +189,7 @@ class Stack:
 
     def logs(self) -> str:
         if self.compose_project:
-            return self.compose("logs", "--no-color", "auth-server", "resource-server")
+            return compose("logs", "--no-color", "auth-server", "resource-server").stdout
         return "".join(server.log.read_text() for server in self.servers)
 
     def stop(self) -> None:

@@ -4,16 +4,9 @@ import json
 import os
 import subprocess
 
-from ..stack import ROOT
+from ..stack import ROOT, compose
 
 IMAGE = os.environ.get("APP_IMAGE", "split-oauth2-django:latest")
-
-
-def compose(*args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    command = ["docker", "compose", "-p", os.environ["E2E_COMPOSE_PROJECT"], "--env-file", os.environ["E2E_ENV_FILE"]]
-    return subprocess.run(
-        [*command, *args], cwd=ROOT, capture_output=True, text=True, check=check, timeout=300, env=env
-    )
 
 
 def docker(*args: str) -> subprocess.CompletedProcess:
