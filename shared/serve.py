@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shared.settings import read_dotenv
+from shared.settings import dotenv_values
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = {
@@ -47,7 +47,8 @@ def demo_command() -> str:
 
 def main(which: str) -> int:
     # The same .env the settings read, with the same precedence; the servers inherit it.
-    read_dotenv(ROOT)
+    for name, value in dotenv_values(ROOT / ".env").items():
+        os.environ.setdefault(name, value)
     names = list(SERVERS) if which == "both" else [which]
     processes = [start(name) for name in names]
     if which == "both":

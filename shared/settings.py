@@ -4,6 +4,7 @@ Both servers read one ``.env`` at the repository root; a variable already set in
 the process environment wins over the file (django-environ never overwrites).
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -12,15 +13,45 @@ from django.core.exceptions import ImproperlyConfigured
 env = environ.Env()
 
 
-def read_dotenv(repository_root: Path) -> None:
-    """Load ``repository_root/.env`` when it exists (containers have none).
+# Who may see which variable of the one .env. A server never receives the other
+# server's secrets, and the serving AS never receives the seed's (the demo
+# password, the RS's client secret): only ``manage.py seed`` reads those.
+COMMON_PREFIXES = ("DJANGO_", "GUNICORN_", "DATABASE_", "WEB_CONCURRENCY", "LOG_LEVEL", "FORWARDED_ALLOW_IPS", "BIND_HOST")
+AUDIENCES = {
+    "auth_server": COMMON_PREFIXES + ("AS_", "OAUTH_"),
+    "seed": ("OAUTH_RS_", "DEMO_"),
+    "resource_server": COMMON_PREFIXES + ("RS_", "RESOURCE_SERVER_"),
+}
 
-    ``DJANGO_READ_DOT_ENV_FILE=false`` skips it, so a process can be configured
-    by its environment alone (the end-to-end tests do).
+
+def audience_of(name: str) -> set[str]:
+    """The processes that may see the variable ``name`` (empty: none of ours)."""
+    audiences = {audience for audience, prefixes in AUDIENCES.items() if name.startswith(prefixes)}
+    if "seed" in audiences:
+        audiences.discard("auth_server")  # OAUTH_RS_* are the seed's, not the serving AS's
+    return audiences
+
+
+def dotenv_values(dotenv: Path) -> dict[str, str]:
+    """The variables of a ``.env`` file, parsed by django-environ, without touching os.environ."""
+    values: dict[str, str] = {}
+    if dotenv.is_file():
+        type("DotenvValues", (environ.Env,), {"ENVIRON": values}).read_env(dotenv, overwrite=True)
+    return values
+
+
+def read_dotenv(repository_root: Path, audience: str) -> None:
+    """Load the variables of ``repository_root/.env`` that ``audience`` may see.
+
+    A variable already in the process environment wins. Containers have no
+    ``.env``; ``DJANGO_READ_DOT_ENV_FILE=false`` skips it, so a process can be
+    configured by its environment alone (the end-to-end tests do).
     """
-    dotenv = repository_root / ".env"
-    if env.bool("DJANGO_READ_DOT_ENV_FILE", default=True) and dotenv.is_file():
-        env.read_env(dotenv, overwrite=False)
+    if not env.bool("DJANGO_READ_DOT_ENV_FILE", default=True):
+        return
+    for name, value in dotenv_values(repository_root / ".env").items():
+        if audience in audience_of(name):
+            os.environ.setdefault(name, value)
 
 
 def database(variable: str, default_sqlite_path: Path) -> dict:

@@ -6,7 +6,7 @@ from shared.logging import logging_config
 from shared.settings import database, env, read_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-read_dotenv(BASE_DIR.parent)
+read_dotenv(BASE_DIR.parent, "auth_server")
 
 SECRET_KEY = env.str("AS_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)

@@ -14,7 +14,7 @@ from shared.logging import logging_config
 from shared.settings import database, env, exactly_one, read_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-read_dotenv(BASE_DIR.parent)
+read_dotenv(BASE_DIR.parent, "resource_server")
 
 SECRET_KEY = env.str("RS_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)

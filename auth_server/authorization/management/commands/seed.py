@@ -6,6 +6,7 @@ environment is rotated on the next run. Secrets are never printed.
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password
 from django.core.management.base import BaseCommand
@@ -16,7 +17,7 @@ from oauth2_provider.models import get_access_token_model, get_application_model
 from authorization.introspection import checksum
 from authorization.models import ResourceServer
 from authorization.scopes import INTROSPECTION_SCOPE
-from shared.settings import env
+from shared.settings import env, read_dotenv
 
 Application = get_application_model()
 AccessToken = get_access_token_model()
@@ -30,6 +31,8 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        # The serving AS never sees these secrets; only this command reads them.
+        read_dotenv(settings.BASE_DIR.parent, "seed")
         resource_server = self.seed_resource_server()
         if resource_server is not None:
             self.seed_introspection_token(resource_server)
