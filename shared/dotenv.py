@@ -21,6 +21,7 @@ GENERATED = {
     "POSTGRES_PASSWORD": lambda: secrets.token_urlsafe(24),
     "AS_DB_PASSWORD": lambda: secrets.token_urlsafe(24),
     "RS_DB_PASSWORD": lambda: secrets.token_urlsafe(24),
+    "REDIS_PASSWORD": lambda: secrets.token_urlsafe(24),
 }
 
 
