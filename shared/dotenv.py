@@ -1,13 +1,15 @@
 """Write ``.env`` from ``.env.example`` with freshly generated secrets.
 
 Standard library only: ``make env`` runs it before any virtual environment exists.
-An existing ``.env`` is never overwritten.
+An existing ``.env`` is never overwritten, and a symlink is never written through.
 
     python3 -m shared.dotenv [.env.example] [.env]
 """
 
+import os
 import secrets
 import sys
+import tempfile
 from pathlib import Path
 
 # Each secret the template leaves empty, and how to generate it.
@@ -42,13 +44,37 @@ def render(template: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def existing(target: Path) -> int:
+    if target.is_symlink() and not target.exists():
+        # Writing through it would create a secrets file wherever it points.
+        print(
+            f"{target} is a symlink to {os.readlink(target)}, which does not exist; refusing to write secrets"
+            " through it (remove the link, or create the file it names).",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{target} exists; leaving it as it is.")
+    return 0
+
+
 def main(template_path: str = ".env.example", target_path: str = ".env") -> int:
     target = Path(target_path)
-    if target.exists():
-        print(f"{target} exists; leaving it as it is.")
-        return 0
-    target.write_text(render(Path(template_path).read_text()))
-    target.chmod(0o600)
+    if os.path.lexists(target):
+        return existing(target)
+    content = render(Path(template_path).read_text())
+    # Secrets are never readable by others, not even for a moment, and the file
+    # appears whole or not at all: a temporary file created 0600 with O_EXCL
+    # (mkstemp), then hard-linked into place, which fails instead of replacing
+    # or following whatever is already there. Two runs at once: one link wins.
+    descriptor, temporary = tempfile.mkstemp(prefix=f"{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(content)
+        os.link(temporary, target)
+    except FileExistsError:
+        return existing(target)
+    finally:
+        os.unlink(temporary)
     print(f"wrote {target} with generated secrets.")
     return 0
 

@@ -1,0 +1,176 @@
+"""``make env``: ``python3 -m shared.dotenv .env.example .env``, on the standard library alone.
+
+Every run here uses ``python -S`` (no site-packages), as on a machine with no
+virtual environment yet, in a temporary folder holding a copy of .env.example.
+"""
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .stack import ROOT
+
+SECRETS = ("AS_SECRET_KEY", "RS_SECRET_KEY", "OAUTH_RS_CLIENT_SECRET", "DEMO_PASSWORD", "POSTGRES_PASSWORD")
+
+# Runs shared.dotenv as ``python -m`` does, under an audit hook (PEP 578) that
+# records how files in the folder are created, linked, renamed and chmod-ed.
+AUDITED = """
+import json, os, runpy, sys
+os.umask(0)
+folder = os.getcwd() + os.sep
+events = []
+def here(path):
+    # An int is a file descriptor (os.fchmod): it may be one of ours.
+    return isinstance(path, int) or os.path.abspath(os.fsdecode(path)).startswith(folder)
+def record(event, args):
+    if event == "open" and not isinstance(args[0], int) and here(args[0]):
+        events.append([event, os.path.basename(os.fsdecode(args[0])), args[2]])
+    elif event == "os.chmod" and here(args[0]):
+        events.append([event, str(args[0]), oct(args[1])])
+    elif event in ("os.link", "os.rename") and (here(args[0]) or here(args[1])):
+        events.append([event, os.fsdecode(args[0]), os.fsdecode(args[1])])
+sys.addaudithook(record)
+sys.argv = ["shared.dotenv", ".env.example", ".env"]
+try:
+    runpy.run_module("shared.dotenv", run_name="__main__", alter_sys=True)
+finally:
+    recorded, events = list(events), []
+    sys.stderr.write("EVENTS " + json.dumps(recorded) + "\\n")
+"""
+
+# Many runs at once: each imports shared.dotenv, waits for the start file, then
+# runs what ``python -m shared.dotenv .env.example .env`` runs.
+TOGETHER = """
+import os, sys, time
+import shared.dotenv
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.0005)
+sys.exit(shared.dotenv.main(".env.example", ".env"))
+"""
+
+
+@pytest.fixture
+def folder(tmp_path):
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env.example")
+    return tmp_path
+
+
+def environment() -> dict:
+    return {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "PYTHONPATH": str(ROOT)}
+
+
+def make_env(folder: Path, *python_args: str) -> subprocess.CompletedProcess:
+    arguments = python_args or ("-m", "shared.dotenv", ".env.example", ".env")
+    return subprocess.run(
+        [sys.executable, "-S", *arguments],
+        cwd=folder,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def values(dotenv: Path) -> dict:
+    lines = dotenv.read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+
+
+def assert_complete(dotenv: Path) -> None:
+    written = values(dotenv)
+    assert set(values(dotenv.parent / ".env.example")) <= set(written)
+    assert all(len(written[name]) >= 16 for name in SECRETS), written
+    assert len({written[name] for name in SECRETS}) == len(SECRETS)
+    credentials = f"{written['OAUTH_RS_CLIENT_ID']}:{written['OAUTH_RS_CLIENT_SECRET']}"
+    assert written["RESOURCE_SERVER_INTROSPECTION_CREDENTIALS"] == credentials
+
+
+def test_dotenv_is_created_0600_by_one_exclusive_open_and_linked_whole_into_place(folder):
+    result = make_env(folder, "-c", AUDITED)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "wrote .env with generated secrets.\n"
+    events = json.loads(result.stderr.rpartition("EVENTS ")[2])
+    created = [event for event in events if event[0] == "open" and event[2] & os.O_CREAT]
+    # One creation, exclusive, and not of .env itself: .env appears only complete.
+    assert len(created) == 1, events
+    assert created[0][2] & os.O_EXCL, events
+    assert created[0][1] != ".env", events
+    moves = [(event[0], Path(event[1]).name, Path(event[2]).name) for event in events if event[0] != "open"]
+    assert moves == [("os.link", created[0][1], ".env")], events
+    # Under umask 0 and without a chmod, 0600 can only come from the creating open.
+    dotenv = folder / ".env"
+    assert stat.S_IMODE(dotenv.lstat().st_mode) == 0o600
+    assert stat.S_ISREG(dotenv.lstat().st_mode)
+    assert sorted(path.name for path in folder.iterdir()) == [".env", ".env.example"]
+    assert_complete(dotenv)
+
+
+def test_a_dangling_symlink_is_refused_and_its_target_is_not_created(folder):
+    (folder / "elsewhere").mkdir()
+    target = folder / "elsewhere" / "secrets.env"
+    (folder / ".env").symlink_to(target)
+
+    result = make_env(folder)
+
+    assert result.returncode != 0
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f".env is a symlink to {target}, which does not exist"), lines[0]
+    assert not target.exists()
+    assert not os.listdir(folder / "elsewhere")
+    assert (folder / ".env").is_symlink()
+    assert sorted(path.name for path in folder.iterdir()) == [".env", ".env.example", "elsewhere"]
+
+
+@pytest.mark.parametrize("kind", ["file", "symlink to a file"])
+def test_an_existing_dotenv_is_never_overwritten(folder, kind):
+    kept = folder / ("kept.env" if kind == "symlink to a file" else ".env")
+    kept.write_text("AS_SECRET_KEY=kept\n")
+    kept.chmod(0o640)
+    if kind == "symlink to a file":
+        (folder / ".env").symlink_to(kept)
+
+    result = make_env(folder)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ".env exists; leaving it as it is.\n"
+    assert result.stderr == ""
+    assert kept.read_text() == "AS_SECRET_KEY=kept\n"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+    assert not [path for path in folder.iterdir() if path.name.endswith(".tmp")]
+
+
+def test_runs_started_together_write_once(folder):
+    start = folder / "start"
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-S", "-c", TOGETHER, str(start)],
+            cwd=folder,
+            env=environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    time.sleep(1)  # every interpreter is up and waiting
+    start.touch()
+    results = [(run.wait(timeout=60), *run.communicate()) for run in runs]
+
+    assert [code for code, _, _ in results] == [0] * 8, results
+    assert [err for _, _, err in results] == [""] * 8
+    outputs = sorted(out for _, out, _ in results)
+    assert outputs == [".env exists; leaving it as it is.\n"] * 7 + ["wrote .env with generated secrets.\n"]
+    dotenv = folder / ".env"
+    assert stat.S_IMODE(dotenv.stat().st_mode) == 0o600
+    assert sorted(path.name for path in folder.iterdir()) == [".env", ".env.example", "start"]
+    assert_complete(dotenv)
