@@ -5,36 +5,43 @@ SHELL := bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
 
-.PHONY: help env install migrate run run-auth run-resource test test-unit test-e2e test-compose bench up down logs lock clean
+.PHONY: help env install migrate migrate-auth migrate-resource static run run-auth run-resource \
+	test test-unit test-e2e test-compose bench up down logs lock clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 env: ## Write .env with fresh secrets unless it exists
 	@$(PYTHON) -m shared.dotenv .env.example .env
 
-$(INSTALLED): requirements-test.lock pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-test.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
-	@touch $@
+# Standard library only, under a file lock: targets started together share one install.
+install: ## Create .venv with the locked dependencies
+	@$(PYTHON) -m shared.install
 
-install: $(INSTALLED) ## Create .venv with the locked dependencies
-
-migrate: env install ## Migrate both databases and seed the authorization server
+# Each target prepares only its own server's database: two targets started
+# together never migrate the same one.
+migrate-auth: env install ## Migrate and seed the authorization server's database
 	cd auth_server && ../$(BIN)/python manage.py migrate --no-input -v0
 	cd auth_server && ../$(BIN)/python manage.py seed
+
+migrate-resource: env install ## Migrate the resource server's database
 	cd resource_server && ../$(BIN)/python manage.py migrate --no-input -v0
 
-run: migrate ## Serve both servers in the foreground (Ctrl-C stops both)
+migrate: migrate-auth migrate-resource ## Migrate both databases and seed the authorization server
+
+# DEBUG is off under make run, so WhiteNoise serves the admin and login pages'
+# static files from STATIC_ROOT, as in production.
+static: env install ## Collect the authorization server's static files
+	cd auth_server && ../$(BIN)/python manage.py collectstatic --no-input -v0
+
+run: migrate static ## Serve both servers in the foreground (Ctrl-C stops both)
 	@$(BIN)/python -m shared.serve both
 
-run-auth: migrate ## Serve only the authorization server
+run-auth: migrate-auth static ## Serve only the authorization server
 	@$(BIN)/python -m shared.serve auth
 
-run-resource: migrate ## Serve only the resource server
+run-resource: migrate-resource ## Serve only the resource server
 	@$(BIN)/python -m shared.serve resource
 
 test: test-unit test-e2e ## Unit tests of both servers, then the end-to-end suite

@@ -15,12 +15,22 @@ env = environ.Env()
 
 # Who may see which variable of the one .env. A server never receives the other
 # server's secrets, and the serving AS never receives the seed's (the demo
-# password, the RS's client secret): only ``manage.py seed`` reads those.
-COMMON_PREFIXES = ("DJANGO_", "GUNICORN_", "DATABASE_", "WEB_CONCURRENCY", "LOG_LEVEL", "FORWARDED_ALLOW_IPS", "BIND_HOST")
+# password, the RS's client secret): only ``manage.py seed`` reads those. The
+# Compose-only secrets are docker compose's alone, even when a shell exports them.
+COMMON_PREFIXES = (
+    "DJANGO_",
+    "GUNICORN_",
+    "DATABASE_",
+    "WEB_CONCURRENCY",
+    "LOG_LEVEL",
+    "FORWARDED_ALLOW_IPS",
+    "BIND_HOST",
+)
 AUDIENCES = {
     "auth_server": COMMON_PREFIXES + ("AS_", "OAUTH_"),
     "seed": ("OAUTH_RS_", "DEMO_"),
     "resource_server": COMMON_PREFIXES + ("RS_", "RESOURCE_SERVER_"),
+    "compose": ("POSTGRES_", "REDIS_"),
 }
 
 
@@ -40,18 +50,22 @@ def dotenv_values(dotenv: Path) -> dict[str, str]:
     return values
 
 
-def read_dotenv(repository_root: Path, audience: str) -> None:
-    """Load the variables of ``repository_root/.env`` that ``audience`` may see.
+def dotenv_for(repository_root: Path, audience: str) -> dict[str, str]:
+    """The variables of ``repository_root/.env`` that ``audience`` may see.
 
-    A variable already in the process environment wins. Containers have no
-    ``.env``; ``DJANGO_READ_DOT_ENV_FILE=false`` skips it, so a process can be
-    configured by its environment alone (the end-to-end tests do).
+    Containers have no ``.env``; ``DJANGO_READ_DOT_ENV_FILE=false`` skips it, so
+    a process can be configured by its environment alone (the end-to-end tests do).
     """
     if not env.bool("DJANGO_READ_DOT_ENV_FILE", default=True):
-        return
-    for name, value in dotenv_values(repository_root / ".env").items():
-        if audience in audience_of(name):
-            os.environ.setdefault(name, value)
+        return {}
+    values = dotenv_values(repository_root / ".env")
+    return {name: value for name, value in values.items() if audience in audience_of(name)}
+
+
+def read_dotenv(repository_root: Path, audience: str) -> None:
+    """Load the variables of ``repository_root/.env`` that ``audience`` may see; the environment wins."""
+    for name, value in dotenv_for(repository_root, audience).items():
+        os.environ.setdefault(name, value)
 
 
 def database(variable: str, default_sqlite_path: Path) -> dict:

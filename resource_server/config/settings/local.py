@@ -1,6 +1,7 @@
-"""Development: DEBUG on, everything else as in base (``make run``, unit tests)."""
+"""Local development (``make run``, ``manage.py``): plain HTTP.
+
+DEBUG is off unless DJANGO_DEBUG says otherwise; ``manage.py runserver`` turns it
+on, so only the development server shows Django's debug pages.
+"""
 
 from .base import *  # noqa: F403
-from .base import env
-
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
