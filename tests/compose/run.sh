@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make test-compose: build the image, start the Compose stack on free ports with
 # freshly generated secrets, run the end-to-end suite against the published
-# ports in credentials mode and in token mode, and take the stack down with its
-# volumes whatever happens.
+# ports in credentials mode and in token mode, switch the stack to the
+# production profile (HTTPS through the proxy) and run its tests and a part of
+# the suite over HTTPS, and take the stack down with its volumes whatever happens.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
@@ -16,10 +17,13 @@ export E2E_ENV_FILE="$work/compose.env"
 python3 -m shared.dotenv .env.example "$E2E_ENV_FILE" >/dev/null
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # Free ports, so a stack the user runs on 8000/8001 is left alone.
-sed -i -e "s/^AS_PORT=.*/AS_PORT=$(free_port)/" -e "s/^RS_PORT=.*/RS_PORT=$(free_port)/" "$E2E_ENV_FILE"
+rs_port="$(free_port)"
+sed -i -e "s/^AS_PORT=.*/AS_PORT=$(free_port)/" -e "s/^RS_PORT=.*/RS_PORT=$rs_port/" \
+  -e "s#^RESOURCE_SERVER_RESOURCE=.*#RESOURCE_SERVER_RESOURCE=http://127.0.0.1:$rs_port/#" "$E2E_ENV_FILE"
 set -a; . "$E2E_ENV_FILE"; set +a
 export APP_IMAGE="${APP_IMAGE:-split-oauth2-django:e2e}"
 export E2E_COMPOSE_PROJECT="split-oauth2-e2e-$$"
+PRODUCTION=compose.yaml:compose.production.yaml
 compose() { docker compose -p "$E2E_COMPOSE_PROJECT" --env-file "$E2E_ENV_FILE" "$@"; }
 export -f compose
 
@@ -37,7 +41,8 @@ if [ -f "$cert" ]; then secret=(--secret "id=pip_cert,src=$cert"); fi
 cleanup() {
   status=$?
   if [ "$status" != 0 ]; then compose logs --no-color --tail 80 >&2 || true; fi
-  compose down -v --remove-orphans >/dev/null 2>&1 || true
+  # Both files, so that the production profile's volumes go too.
+  COMPOSE_FILE="$PRODUCTION" compose down -v --remove-orphans >/dev/null 2>&1 || true
   rm -rf "$work"
   exit "$status"
 }
@@ -48,10 +53,19 @@ compose up -d --no-build --wait --wait-timeout 240
 
 export E2E_AUTH_URL="http://127.0.0.1:$AS_PORT" E2E_RESOURCE_URL="http://127.0.0.1:$RS_PORT"
 
-E2E_MODE=credentials "$PYTHON" -m pytest -p no:cacheprovider tests
+E2E_MODE=credentials "$PYTHON" -m pytest -p no:cacheprovider tests --ignore=tests/compose/test_production.py
 
 echo "test-compose: switching the resource server to token mode"
 RESOURCE_SERVER_INTROSPECTION_CREDENTIALS= RESOURCE_SERVER_AUTH_TOKEN="$OAUTH_RS_INTROSPECTION_TOKEN" \
   compose up -d --no-build --wait --wait-timeout 120 resource-server
 RESOURCE_SERVER_INTROSPECTION_CREDENTIALS= RESOURCE_SERVER_AUTH_TOKEN="$OAUTH_RS_INTROSPECTION_TOKEN" \
   E2E_MODE=token "$PYTHON" -m pytest -p no:cacheprovider tests --ignore=tests/compose
+
+echo "test-compose: switching the stack to the production profile (HTTPS through the proxy)"
+export COMPOSE_FILE="$PRODUCTION"
+compose up -d --no-build --wait --wait-timeout 240
+compose exec -T proxy cat /ca/root.crt > "$work/proxy-ca.crt"
+REQUESTS_CA_BUNDLE="$work/proxy-ca.crt" E2E_AUTH_URL="https://127.0.0.1:$AS_PORT" \
+  E2E_RESOURCE_URL="https://127.0.0.1:$RS_PORT" E2E_MODE=credentials \
+  "$PYTHON" -m pytest -p no:cacheprovider tests/compose/test_production.py tests/test_client_credentials.py \
+  tests/test_metadata.py

@@ -3,35 +3,120 @@
 import json
 import os
 import subprocess
+from pathlib import Path
+
+import pytest
 
 from ..stack import ROOT, compose
+from .containers import HARDENED, IMAGE, docker, inspect, python_in, services
 
-IMAGE = os.environ.get("APP_IMAGE", "split-oauth2-django:latest")
+# Who is on which network: the proxy is the only way in, and only the RS reaches Redis.
+NETWORKS = {
+    "proxy": {"edge"},
+    "auth-server": {"edge", "database"},
+    "resource-server": {"edge", "database", "cache"},
+    "auth-migrate": {"database"},
+    "resource-migrate": {"database"},
+    "postgres": {"database"},
+    "redis": {"cache"},
+}
 
+# Whether a TCP connection to argv[1]:argv[2] opens, or the name of the error.
+CONNECT = """
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()
+except OSError as error:
+    print(type(error).__name__)
+else:
+    print("connected")
+"""
 
-def docker(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True, timeout=120)
+# Redis's first reply line to a PING alone, then to AUTH with the RS's own
+# password (from its RS_CACHE_URL) and a PING.
+REDIS_REPLIES = """
+import os, socket
+from urllib.parse import urlsplit
 
+def replies(*commands):
+    with socket.create_connection(("redis", 6379), timeout=3) as connection:
+        connection.sendall("".join(f"{command}\\r\\n" for command in commands).encode())
+        lines = connection.makefile("rb")
+        return [lines.readline().decode().strip() for _ in commands]
 
-def services() -> dict:
-    output = compose("ps", "--all", "--format", "json").stdout
-    rows = [json.loads(line) for line in output.splitlines() if line.strip()]
-    return {row["Service"]: row for row in rows}
+print(*replies("PING"))
+print(*replies(f"AUTH {urlsplit(os.environ['RS_CACHE_URL']).password}", "PING"))
+"""
 
 
 def test_every_long_running_service_is_healthy_and_the_jobs_completed():
     state = services()
 
-    for name in ("postgres", "redis", "auth-server", "resource-server"):
+    for name in ("proxy", "postgres", "redis", "auth-server", "resource-server"):
         assert state[name]["Health"] == "healthy", state[name]
     for job in ("auth-migrate", "resource-migrate"):
         assert state[job]["State"] == "exited" and state[job]["ExitCode"] == 0, state[job]
 
 
-def test_servers_are_published_on_loopback_only():
-    assert compose("port", "auth-server", "8000").stdout.strip() == f"127.0.0.1:{os.environ['AS_PORT']}"
-    assert compose("port", "resource-server", "8000").stdout.strip() == f"127.0.0.1:{os.environ['RS_PORT']}"
-    assert compose("port", "postgres", "5432", check=False).stdout.strip() in ("", ":0")
+def test_only_the_proxy_publishes_ports_and_on_loopback_only():
+    published = {
+        name: {(p["URL"], p["PublishedPort"], p["TargetPort"]) for p in row["Publishers"] if p["PublishedPort"]}
+        for name, row in services().items()
+    }
+
+    assert published.pop("proxy") == {
+        ("127.0.0.1", int(os.environ["AS_PORT"]), 8000),
+        ("127.0.0.1", int(os.environ["RS_PORT"]), 8001),
+    }
+    assert published == {name: set() for name in NETWORKS if name != "proxy"}
+
+
+def test_each_service_is_on_the_networks_it_needs_and_no_other():
+    project = os.environ["E2E_COMPOSE_PROJECT"]
+
+    for service, expected in NETWORKS.items():
+        networks = inspect(service)["NetworkSettings"]["Networks"]
+        assert {name.removeprefix(f"{project}_") for name in networks} == expected, service
+    for name in ("database", "cache"):
+        assert json.loads(docker("network", "inspect", f"{project}_{name}").stdout)[0]["Internal"] is True, name
+
+
+def test_redis_is_reachable_from_the_resource_server_only():
+    assert python_in("auth-server", CONNECT, "redis", "6379").stdout.strip() in ("gaierror", "ConnectionRefusedError")
+    assert python_in("resource-server", CONNECT, "redis", "6379").stdout.strip() == "connected"
+
+
+def test_redis_refuses_commands_without_the_password_which_no_command_line_shows():
+    password = os.environ["REDIS_PASSWORD"]
+
+    without, with_password = python_in("resource-server", REDIS_REPLIES).stdout.splitlines()
+
+    assert without.startswith("-NOAUTH"), without
+    assert with_password == "+OK +PONG"
+    assert f"RS_CACHE_URL=redis://:{password}@redis:6379/0" in inspect("resource-server")["Config"]["Env"]
+    command_lines = compose("exec", "-T", "redis", "sh", "-c", "cat /proc/[0-9]*/cmdline").stdout
+    assert "redis-server" in command_lines
+    assert password not in json.dumps(inspect("redis")) + command_lines
+
+
+def test_app_containers_and_the_proxy_are_read_only_with_no_capability_and_no_privilege_gain():
+    for service in HARDENED:
+        host = inspect(service)["HostConfig"]
+        assert host["ReadonlyRootfs"] is True, service
+        assert host["CapDrop"] == ["ALL"], service
+        assert "no-new-privileges:true" in host["SecurityOpt"], service
+        # The proxy keeps one: the official image's caddy binary carries it as a file capability.
+        kept = [name.removeprefix("CAP_") for name in host["CapAdd"] or []]
+        assert kept == (["NET_BIND_SERVICE"] if service == "proxy" else []), service
+
+    for service, bounding in (("auth-server", 0), ("resource-server", 0), ("proxy", 1 << 10)):
+        status = dict(
+            line.split(":\t") for line in compose("exec", "-T", service, "cat", "/proc/1/status").stdout.splitlines()
+        )
+        assert int(status["CapBnd"], 16) == bounding, service
+        assert status["NoNewPrivs"] == "1", service
+        written = compose("exec", "-T", service, "touch", "/probe", check=False)
+        assert written.returncode != 0 and "Read-only file system" in written.stderr, service
 
 
 def test_image_runs_as_a_non_root_user_and_holds_no_env_file_or_secret():
@@ -42,35 +127,36 @@ def test_image_runs_as_a_non_root_user_and_holds_no_env_file_or_secret():
 
     assert user != "0"
     assert ".env" not in files and ".git" not in files
-    for name in ("AS_SECRET_KEY", "RS_SECRET_KEY", "OAUTH_RS_CLIENT_SECRET", "DEMO_CLIENT_SECRET"):
+    for name in (
+        "AS_SECRET_KEY",
+        "RS_SECRET_KEY",
+        "OAUTH_RS_CLIENT_SECRET",
+        "DEMO_CLIENT_SECRET",
+        "POSTGRES_PASSWORD",
+        "REDIS_PASSWORD",
+    ):
         assert os.environ[name] not in config + history
         assert name not in config
 
 
-def test_deploy_checks_pass_in_the_containers_behind_https():
-    for service, server in (("auth-server", "auth_server"), ("resource-server", "resource_server")):
-        result = compose(
-            "run", "--rm", "--no-deps", "-e", "DJANGO_HTTPS=true", service,
-            "python", f"{server}/manage.py", "check", "--deploy", "--fail-level", "WARNING",
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "System check identified no issues" in result.stdout
-
-
-def test_a_missing_secret_stops_compose_with_its_name(tmp_path):
+@pytest.mark.parametrize("secret", ["AS_SECRET_KEY", "REDIS_PASSWORD"])
+def test_a_missing_secret_stops_compose_with_its_name(tmp_path, secret):
     incomplete = tmp_path / "incomplete.env"
-    lines = open(os.environ["E2E_ENV_FILE"]).read().splitlines()
-    incomplete.write_text("\n".join(line for line in lines if not line.startswith("AS_SECRET_KEY=")) + "\n")
-    env = {k: v for k, v in os.environ.items() if k != "AS_SECRET_KEY"}
+    lines = Path(os.environ["E2E_ENV_FILE"]).read_text().splitlines()
+    incomplete.write_text("\n".join(line for line in lines if not line.startswith(f"{secret}=")) + "\n")
+    env = {k: v for k, v in os.environ.items() if k != secret}
 
     result = subprocess.run(
         ["docker", "compose", "-p", "split-oauth2-missing-secret", "--env-file", str(incomplete), "config"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
 
     assert result.returncode != 0
-    assert "AS_SECRET_KEY" in result.stderr
+    assert secret in result.stderr
 
 
 def test_notes_users_and_clients_survive_down_and_up(client):

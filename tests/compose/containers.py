@@ -1,0 +1,35 @@
+"""The containers of the Compose project that make test-compose started, as Docker sees them."""
+
+import json
+import os
+import subprocess
+
+from ..stack import compose
+
+IMAGE = os.environ.get("APP_IMAGE", "split-oauth2-django:latest")
+SERVICES = ("proxy", "postgres", "redis", "auth-migrate", "resource-migrate", "auth-server", "resource-server")
+# The app containers and the proxy: read-only, no capability, no privilege gain.
+HARDENED = ("proxy", "auth-migrate", "resource-migrate", "auth-server", "resource-server")
+
+
+def docker(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True, timeout=120)
+
+
+def services() -> dict:
+    """``docker compose ps`` of every service, running or exited, by service name."""
+    output = compose("ps", "--all", "--format", "json").stdout
+    rows = [json.loads(line) for line in output.splitlines() if line.strip()]
+    return {row["Service"]: row for row in rows}
+
+
+def inspect(service: str) -> dict:
+    """``docker inspect`` of the service's (only) container."""
+    container = compose("ps", "--all", "--quiet", service).stdout.split()
+    assert len(container) == 1, f"{service}: {container}"
+    return json.loads(docker("inspect", container[0]).stdout)[0]
+
+
+def python_in(service: str, script: str, *args: str) -> subprocess.CompletedProcess:
+    """Run a Python script in the service's running container."""
+    return compose("exec", "-T", service, "python", "-c", script, *args, check=False)
