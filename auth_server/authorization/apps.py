@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class AuthorizationConfig(AppConfig):
     name = "authorization"
     verbose_name = "Authorization server"
+
+    def ready(self):
+        from . import signals
+
+        signals.connect()

@@ -11,9 +11,20 @@ passwords keep PBKDF2.
 
 import hashlib
 
-from django.contrib.auth.hashers import BasePasswordHasher, mask_hash
+from django.contrib.auth.hashers import BasePasswordHasher, check_password, mask_hash
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_noop as _
+from oauth2_provider.settings import oauth2_settings
+
+
+def check_client_secret(secret: str, encoded: str, setter=None) -> bool:
+    """Check a client secret; ``setter(secret)`` runs when the hash should move to CLIENT_SECRET_HASHER.
+
+    Without ``preferred``, Django would call a hash "outdated" unless it used the
+    first of PASSWORD_HASHERS (PBKDF2, kept first for user passwords), so an
+    upgraded database would keep paying PBKDF2 on every client authentication.
+    """
+    return check_password(secret, encoded, setter, preferred=oauth2_settings.CLIENT_SECRET_HASHER)
 
 
 class ClientSecretHasher(BasePasswordHasher):
@@ -26,7 +37,8 @@ class ClientSecretHasher(BasePasswordHasher):
 
     def decode(self, encoded):
         algorithm, salt, digest = encoded.split("$", 2)
-        assert algorithm == self.algorithm
+        if algorithm != self.algorithm:
+            raise ValueError(f"not a {self.algorithm} hash")
         return {"algorithm": algorithm, "hash": digest, "salt": salt}
 
     def verify(self, password, encoded):

@@ -11,11 +11,16 @@ DOT 3.4.1 gets wrong for a split deployment:
 - GET with ``?token=`` is accepted; RFC 7662 §4 lets us refuse it, keeping tokens
   out of access logs;
 - refresh tokens and ``token_type_hint`` are ignored (§2.1), and an active answer
-  lacks ``sub``, ``iat``, ``iss`` and ``token_type`` (§2.2).
+  lacks ``sub``, ``iat``, ``iss`` and ``token_type`` (§2.2);
+- the tokens of a deactivated user stay active.
+
+A bearer token may introspect only while its client is an enabled resource
+server: deregistering or disabling one cuts off both ways it introspects.
 """
 
 import calendar
 import hashlib
+import json
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_not_required
@@ -27,9 +32,9 @@ from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
-from oauthlib.common import Request as OauthlibRequest
 
-from .models import ResourceServer
+from .guessing import ClientLockedOut
+from .models import ResourceServer, Subject
 
 INACTIVE = {"active": False}
 
@@ -42,10 +47,18 @@ def checksum(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+# Each answer names its subject: fetched with the token, no query of its own.
+RELATED = ("user__subject", "application__subject")
+
+
+def belongs_to_active_user(token) -> bool:
+    return token.user is None or token.user.is_active
+
+
 def find_access_token(value: str):
     model = get_access_token_model()
-    token = model.objects.select_related("user", "application").filter(token_checksum=checksum(value)).first()
-    return token if token is not None and not token.is_expired() else None
+    token = model.objects.select_related(*RELATED).filter(token_checksum=checksum(value)).first()
+    return token if token is not None and not token.is_expired() and belongs_to_active_user(token) else None
 
 
 def refresh_token_expires(token):
@@ -56,19 +69,20 @@ def refresh_token_expires(token):
 def find_refresh_token(value: str):
     model = get_refresh_token_model()
     token = (
-        model.objects.select_related("user", "application", "access_token")
+        model.objects.select_related(*RELATED, "access_token")
         .filter(token_checksum=checksum(value), revoked__isnull=True)
         .first()
     )
-    if token is None:
+    if token is None or not belongs_to_active_user(token):
         return None
     expires = refresh_token_expires(token)
     return token if expires is None or expires > timezone.now() else None
 
 
-def subject(token) -> str:
+def subject(token) -> str | None:
     # A client-credentials token has no user: the client is its own subject.
-    return str(token.user.pk) if token.user else token.application.client_id
+    owner = token.user or token.application
+    return str(Subject.of(owner).value) if owner else None
 
 
 def claims(token, token_type: str, expires, scope: str, issuer: str) -> dict:
@@ -132,30 +146,20 @@ class IntrospectTokenView(views.IntrospectTokenView):
         return self.post(request, *args, **kwargs)
 
     def refuse_caller(self, request):
-        """None when the caller may introspect, else the 401 answer (RFC 7662 §2.3)."""
-        if request.headers.get("Authorization", "").startswith("Bearer "):
-            valid, _ = self.verify_request(request)  # requires the `introspection` scope
-            if valid:
+        """None when the caller may introspect, else the 401 (RFC 7662 §2.3) or 429 answer."""
+        # RFC 9110 §11.1: the auth-scheme is case-insensitive.
+        if request.headers.get("Authorization", "").partition(" ")[0].lower() == "bearer":
+            valid, oauth_request = self.verify_request(request)  # requires the `introspection` scope
+            if valid and ResourceServer.is_registered(oauth_request.client):
                 return None
-            return unauthorized(
-                "Bearer", "invalid_token", "The bearer token is invalid or lacks the introspection scope."
-            )
-        client = self.authenticated_client(request)
+            return unauthorized("Bearer", "invalid_token", "The bearer token is invalid or may not introspect.")
+        try:
+            client = self.get_oauthlib_core().authenticated_client(request)
+        except ClientLockedOut as error:
+            return JsonResponse(json.loads(error.json), status=error.status_code, headers=error.headers)
         if client is not None and ResourceServer.is_registered(client):
             return None
-        return unauthorized(
-            "Basic", "invalid_client", "Client authentication failed or the client may not introspect."
-        )
-
-    def authenticated_client(self, request):
-        """The client that authenticated with HTTP Basic or body credentials, if any."""
-        core = self.get_oauthlib_core()
-        oauth_request = OauthlibRequest(
-            request.build_absolute_uri(), request.method, request.POST.urlencode(), core.extract_headers(request)
-        )
-        if core.server.request_validator.authenticate_client(oauth_request):
-            return oauth_request.client
-        return None
+        return unauthorized("Basic", "invalid_client", "Client authentication failed or the client may not introspect.")
 
     def post(self, request, *args, **kwargs):
         value = request.POST.get("token")
@@ -166,4 +170,3 @@ class IntrospectTokenView(views.IntrospectTokenView):
             )
         issuer = oauth2_settings.oauth2_authorization_server_issuer(request)
         return JsonResponse(introspect(value, request.POST.get("token_type_hint"), issuer))
-

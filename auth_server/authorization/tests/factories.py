@@ -30,9 +30,7 @@ def application(client_id, secret="secret-" + "x" * 40, resource_server=False, *
 
 
 def access_token(value, app, user=None, scope="read", expires_in=3600):
-    token = AccessToken(
-        application=app, user=user, scope=scope, expires=timezone.now() + timedelta(seconds=expires_in)
-    )
+    token = AccessToken(application=app, user=user, scope=scope, expires=timezone.now() + timedelta(seconds=expires_in))
     set_token_value(token, value)
     token.save()
     return token

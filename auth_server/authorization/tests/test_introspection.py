@@ -3,6 +3,8 @@ import base64
 from django.test import TestCase
 from django.urls import reverse
 
+from authorization.models import ResourceServer, Subject
+
 from . import factories
 
 URL = reverse("oauth2_provider:introspect")
@@ -30,7 +32,7 @@ class IntrospectionTests(TestCase):
         self.assertEqual(body["scope"], "read write")
         self.assertEqual(body["client_id"], "other")
         self.assertEqual(body["username"], "alice")
-        self.assertEqual(body["sub"], str(self.user.pk))
+        self.assertEqual(body["sub"], str(self.user.subject.value))
         self.assertEqual(body["token_type"], "Bearer")
         self.assertEqual(body["iss"], "http://testserver")
         self.assertLess(body["iat"], body["exp"])
@@ -41,8 +43,43 @@ class IntrospectionTests(TestCase):
 
         body = self.introspect(token="machine-token").json()
 
-        self.assertEqual(body["sub"], "other")
+        self.assertEqual(body["sub"], str(self.other.subject.value))
         self.assertNotIn("username", body)
+
+    def test_a_client_named_like_a_users_primary_key_has_a_subject_of_its_own(self):
+        namesake = factories.application(str(self.user.pk))
+        factories.access_token("namesake-token", namesake)
+
+        user_sub = self.introspect(token="user-token").json()["sub"]
+        client_sub = self.introspect(token="namesake-token").json()["sub"]
+
+        self.assertNotEqual(user_sub, client_sub)
+        self.assertNotIn(client_sub, (str(self.user.pk), namesake.client_id))
+
+    def test_subject_is_read_with_the_token(self):
+        self.introspect(token="user-token")  # warm up: the session and the client's lookups
+
+        # The caller's failure count, the caller, its registration, the token with its user, client and subjects.
+        with self.assertNumQueries(4):
+            body = self.introspect(token="user-token").json()
+
+        self.assertEqual(body["sub"], str(self.user.subject.value))
+
+    def test_user_without_a_subject_gets_one_on_first_use_and_keeps_it(self):
+        Subject.objects.filter(user=self.user).delete()
+
+        first = self.introspect(token="user-token").json()["sub"]
+        second = self.introspect(token="user-token").json()["sub"]
+
+        self.assertEqual(first, second)
+        self.assertEqual(first, str(Subject.objects.get(user=self.user).value))
+
+    def test_deactivated_users_tokens_are_inactive(self):
+        self.user.is_active = False
+        self.user.save()
+
+        for value in ("user-token", "refresh-value"):
+            self.assertEqual(self.introspect(token=value).json(), {"active": False})
 
     def test_unknown_and_expired_tokens_are_inactive_and_nothing_else(self):
         factories.access_token("expired", self.other, expires_in=-1)
@@ -107,6 +144,27 @@ class IntrospectionTests(TestCase):
         self.assertEqual(allowed.json()["active"], True)
         self.assertEqual(refused.status_code, 401)
         self.assertIn('error="invalid_token"', refused["WWW-Authenticate"])
+
+    def test_disabled_or_deregistered_resource_server_may_not_introspect(self):
+        factories.access_token("introspector", self.rs, scope="introspection")
+        bearer = {"HTTP_AUTHORIZATION": "Bearer introspector"}
+
+        ResourceServer.objects.filter(application=self.rs).update(enabled=False)
+        disabled = [self.introspect(token="user-token"), self.client.post(URL, {"token": "user-token"}, **bearer)]
+        ResourceServer.objects.filter(application=self.rs).delete()
+        deleted = [self.introspect(token="user-token"), self.client.post(URL, {"token": "user-token"}, **bearer)]
+
+        for response in disabled + deleted:
+            self.assertEqual(response.status_code, 401)
+            self.assertNotIn("active", response.json())
+
+    def test_auth_schemes_are_case_insensitive(self):
+        factories.access_token("introspector", self.rs, scope="introspection")
+        credentials = basic("rs", "rs-secret")["HTTP_AUTHORIZATION"].split(" ", 1)[1]
+
+        for authorization in ("bearer introspector", "BEARER introspector", f"basic {credentials}"):
+            response = self.client.post(URL, {"token": "user-token"}, HTTP_AUTHORIZATION=authorization)
+            self.assertEqual(response.json()["active"], True, authorization)
 
     def test_answers_are_not_cached(self):
         response = self.introspect(token="user-token")

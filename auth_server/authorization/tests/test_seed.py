@@ -3,7 +3,7 @@ from io import StringIO
 from unittest import mock
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import check_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.core.management import call_command
 from django.test import TestCase
 
@@ -88,3 +88,25 @@ class SeedTests(TestCase):
 
         self.assertIn("DEMO_CLIENT_ID and DEMO_CLIENT_SECRET: not set, skipped", output)
         self.assertFalse(Application.objects.filter(client_id="machine").exists())
+
+    def test_an_unchanged_secret_still_hashed_with_pbkdf2_is_rehashed(self):
+        seed()
+        Application.objects.filter(client_id="rs").update(
+            client_secret=make_password("rs-secret-1", hasher="pbkdf2_sha256")
+        )
+
+        output = seed()
+
+        rs = Application.objects.get(client_id="rs")
+        self.assertTrue(rs.client_secret.startswith("client_secret_sha256$"))
+        self.assertTrue(check_password("rs-secret-1", rs.client_secret))
+        self.assertIn("seed: resource server client rs: updated", output)
+
+    def test_a_disabled_resource_server_stays_disabled(self):
+        seed()
+        ResourceServer.objects.update(enabled=False)
+
+        output = seed()
+
+        self.assertFalse(ResourceServer.objects.get().enabled)
+        self.assertIn("resource server registration: disabled, left disabled", output)

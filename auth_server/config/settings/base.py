@@ -1,6 +1,9 @@
 """Authorization server settings shared by every environment."""
 
+from datetime import timedelta
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 from shared.logging import logging_config
 from shared.settings import database, env, read_dotenv
@@ -21,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "oauth2_provider",
+    "axes",
     "authorization",
 ]
 
@@ -33,6 +37,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: it turns a sign-in refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -65,6 +71,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
     "authorization.hashers.ClientSecretHasher",
 ]
+# axes' backend first: a locked-out sign-in is refused before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -83,6 +91,24 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGGING = logging_config(env.str("LOG_LEVEL", default="INFO"))
 
+# --- Guessing limits (django-axes): sign-in forms and client secrets alike ---
+# Failures are counted per (username or client, client address) within the cool-off,
+# so guessing from one address locks out that address only: never the resource
+# server, which introspects from its own.
+AXES_FAILURE_LIMIT = env.int("AS_LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_COOLOFF_MINUTES = env.int("AS_LOGIN_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_CALLABLE = "authorization.guessing.sign_in_locked_out"
+AXES_CLIENT_IP_CALLABLE = "authorization.guessing.client_address"
+# How many reverse proxies stand in front of the AS, each appending the address it
+# was called from to X-Forwarded-For. 0: the header is ignored (anyone can send it).
+AS_TRUSTED_PROXY_COUNT = env.int("AS_TRUSTED_PROXY_COUNT", default=0)
+if min(AXES_FAILURE_LIMIT, LOGIN_COOLOFF_MINUTES) < 1 or AS_TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(
+        "AS_LOGIN_FAILURE_LIMIT and AS_LOGIN_COOLOFF_MINUTES must be 1 or more, AS_TRUSTED_PROXY_COUNT 0 or more."
+    )
+
 ACCESS_TOKEN_EXPIRE_SECONDS = env.int("OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS", default=3600)
 
 # Named explicitly so migrations that point at the client model stay swappable.
@@ -100,6 +126,8 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["read"],
     # Only clients registered as resource servers may be granted `introspection`.
     "SCOPES_BACKEND_CLASS": "authorization.scopes.ResourceServerScopes",
+    "OAUTH2_VALIDATOR_CLASS": "authorization.oauth2_validators.OAuth2Validator",
+    "OAUTH2_BACKEND_CLASS": "authorization.oauthlib_core.OAuthLibCore",
     "CLIENT_SECRET_HASHER": "client_secret_sha256",
     "ACCESS_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_EXPIRE_SECONDS,
     "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS", default=14 * 24 * 3600),

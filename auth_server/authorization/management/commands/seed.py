@@ -8,12 +8,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import check_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_application_model, set_token_value
 
+from authorization.hashers import check_client_secret
 from authorization.introspection import checksum
 from authorization.models import ResourceServer
 from authorization.scopes import INTROSPECTION_SCOPE
@@ -57,9 +57,15 @@ class Command(BaseCommand):
             if getattr(application, field) != value:
                 setattr(application, field, value)
                 changed = True
-        if secret is not None and not check_password(secret, application.client_secret):
-            application.client_secret = secret  # DOT hashes it on save
+
+        def store(value):
+            nonlocal changed
+            application.client_secret = value  # DOT hashes it on save, with CLIENT_SECRET_HASHER
             changed = True
+
+        # A changed secret is rotated; an unchanged one still hashed with PBKDF2 is rehashed.
+        if secret is not None and not check_client_secret(secret, application.client_secret, setter=store):
+            store(secret)
         if changed:
             application.save()
         self.report(f"{what} {client_id}", "created" if created else "updated" if changed else "unchanged")
@@ -78,7 +84,10 @@ class Command(BaseCommand):
             client_type=Application.CLIENT_CONFIDENTIAL,
             authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
         )
-        ResourceServer.objects.get_or_create(application=application)
+        registration, _ = ResourceServer.objects.get_or_create(application=application)
+        if not registration.enabled:
+            # Disabling is an operator's decision (the admin); the environment does not undo it.
+            self.report("resource server registration", "disabled, left disabled")
         return application
 
     def seed_introspection_token(self, application) -> None:

@@ -1,0 +1,106 @@
+"""Limits on guessing passwords and client secrets, kept by django-axes.
+
+Sign-in forms (``/accounts/login/``, ``/admin/login/``) go through axes'
+authentication backend and middleware. Client authentication at the token,
+revocation and introspection endpoints never reaches django.contrib.auth, so the
+OAuth2 validator drives axes itself through ``ClientAttempt``: it checks the
+lockout before a secret is compared, and reports each wrong secret as a failed
+login of ``client:<client_id>``. A colon cannot occur in a Django username
+(UnicodeUsernameValidator), so a client and a user never share a counter.
+
+Failures count per (username or client, client address): whoever guesses locks
+out their own address, never the resource server's.
+"""
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_cool_off, get_credentials
+from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
+from django.http import HttpRequest
+from django.shortcuts import render
+from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+
+CLIENT_PREFIX = "client:"
+
+
+def retry_after() -> int:
+    """Seconds until a lockout ends: each attempt during a lockout starts the cool-off again (axes' default)."""
+    return int(get_cool_off().total_seconds())
+
+
+def is_address(value: str | None) -> bool:
+    try:
+        ipaddress.ip_address(value or "")
+    except ValueError:
+        return False
+    return True
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The address of whoever sent ``request`` (axes' AXES_CLIENT_IP_CALLABLE).
+
+    Behind AS_TRUSTED_PROXY_COUNT proxies, each of which appends the address it
+    was called from to X-Forwarded-For, the client is the entry that many places
+    from the right: entries further left are whatever the client chose to send.
+    Without trusted proxies, or when the header is too short or not an address,
+    it is the peer's address.
+    """
+    proxies = settings.AS_TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(forwarded) >= proxies and is_address(forwarded[-proxies]):
+            return forwarded[-proxies]
+    peer = request.META.get("REMOTE_ADDR")
+    return peer if is_address(peer) else None
+
+
+def sign_in_locked_out(request, original_response=None, credentials=None):
+    """The page a locked-out sign-in gets (axes' AXES_LOCKOUT_CALLABLE): RFC 6585 §4."""
+    minutes = -(-retry_after() // 60)
+    response = render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
+    response["Retry-After"] = str(retry_after())
+    return response
+
+
+class ClientLockedOut(OAuth2Error):
+    """Too many wrong secrets for this client from this address (RFC 6585 §4).
+
+    The error code stays ``invalid_client`` (RFC 6749 §5.2 has no other for a
+    refused client); the status and Retry-After tell the client to back off.
+    """
+
+    error = "invalid_client"
+    status_code = 429
+    description = "Too many failed authentications of this client from this address. Try again later."
+
+    @property
+    def headers(self):
+        return {"Retry-After": str(retry_after())}
+
+
+class ClientAttempt:
+    """One client authentication, as axes sees it."""
+
+    def __init__(self, oauthlib_request, client_ids):
+        # axes reads the address and user agent from META; the body (a client
+        # secret, a token) is left out so it never lands in axes' records.
+        self.request = HttpRequest()
+        self.request.META = dict(oauthlib_request.headers)
+        self.request.method = oauthlib_request.http_method
+        self.request.path = self.request.path_info = urlsplit(oauthlib_request.uri).path
+        self.credentials = [get_credentials(CLIENT_PREFIX + client_id) for client_id in sorted(client_ids)]
+
+    def refuse_if_locked_out(self) -> None:
+        if settings.AXES_ENABLED and not all(AxesProxyHandler.is_allowed(self.request, c) for c in self.credentials):
+            # Counted like a locked-out sign-in: the attempt starts the cool-off again.
+            self.failed()
+            raise ClientLockedOut()
+
+    def failed(self) -> None:
+        for credentials in self.credentials:
+            user_login_failed.send(sender=ClientAttempt, credentials=credentials, request=self.request)
+        if getattr(self.request, "axes_locked_out", False):
+            raise ClientLockedOut()

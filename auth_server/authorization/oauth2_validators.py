@@ -1,0 +1,95 @@
+"""DOT's request validator, where this issuer's rules differ from DOT 3.4.1's.
+
+- Client authentication: the Basic scheme is case-insensitive, non-ASCII
+  credentials are no credentials (not a 500), a client_id no client can have
+  never reaches the database, a secret still hashed with PBKDF2 moves to the fast
+  client-secret hasher on its first successful check, and guessing is limited.
+- A deactivated user's refresh tokens and authorization codes are refused.
+- A ``resource`` urlsplit cannot parse is invalid_target, not a 500.
+"""
+
+import base64
+import binascii
+from contextlib import suppress
+from urllib.parse import unquote_plus
+
+from django.contrib.auth.hashers import identify_hasher, make_password
+from oauth2_provider import oauth2_validators
+from oauth2_provider.models import get_application_model
+from oauth2_provider.settings import oauth2_settings
+
+from . import guessing, resource_indicators
+from .hashers import check_client_secret
+
+Application = get_application_model()
+CLIENT_ID_LENGTH = Application._meta.get_field("client_id").max_length
+
+
+def could_be_client_id(value) -> bool:
+    # PostgreSQL refuses NUL in text: psycopg 3 raises DataError, which DOT's
+    # guard (GH #1006) does not catch, as it expects psycopg2's ValueError.
+    return isinstance(value, str) and 0 < len(value) <= CLIENT_ID_LENGTH and "\x00" not in value
+
+
+def rehash_client_secret(encoded: str, secret: str) -> None:
+    # Keyed by the old hash (its salt makes it unique): a concurrent rehash or a
+    # secret rotated meanwhile is left alone.
+    new = make_password(secret, hasher=oauth2_settings.CLIENT_SECRET_HASHER)
+    Application.objects.filter(client_secret=encoded).update(client_secret=new)
+
+
+class OAuth2Validator(oauth2_validators.OAuth2Validator):
+    def _extract_basic_auth(self, request):
+        # RFC 7235 §2.1: the auth-scheme is case-insensitive; DOT accepts "Basic" only.
+        # RFC 7617 §2: the credentials are base64, so ASCII; DOT's b64decode raises on anything else.
+        scheme, _, credentials = request.headers.get("HTTP_AUTHORIZATION", "").partition(" ")
+        credentials = credentials.strip()
+        if scheme.lower() != "basic" or not credentials or not credentials.isascii():
+            return None
+        return credentials
+
+    def claimed_client_ids(self, request) -> set[str]:
+        """Each client_id the request tries to authenticate as, before any secret is checked."""
+        claimed = {request.client_id}
+        credentials = self._extract_basic_auth(request)
+        # Undecodable credentials claim no client: DOT refuses them too.
+        with suppress(binascii.Error, UnicodeDecodeError):
+            claimed.add(unquote_plus(base64.b64decode(credentials or "").decode().partition(":")[0]))
+        return {client_id for client_id in claimed if could_be_client_id(client_id)}
+
+    def authenticate_client(self, request, *args, **kwargs):
+        attempt = guessing.ClientAttempt(request, self.claimed_client_ids(request))
+        attempt.refuse_if_locked_out()
+        authenticated = super().authenticate_client(request, *args, **kwargs)
+        if not authenticated:
+            attempt.failed()
+        return authenticated
+
+    def _load_application(self, client_id, request):
+        if not could_be_client_id(client_id):
+            request.client = None
+            return None
+        return super()._load_application(client_id, request)
+
+    def _check_secret(self, provided_secret, stored_secret):
+        try:
+            identify_hasher(stored_secret)
+        except ValueError:  # stored in clear (hash_client_secret=False)
+            return super()._check_secret(provided_secret, stored_secret)
+        return check_client_secret(
+            provided_secret, stored_secret, setter=lambda secret: rehash_client_secret(stored_secret, secret)
+        )
+
+    def _validate_resource_uris(self, request, resources):
+        resource = resource_indicators.unparsable(resources)
+        if resource is not None:
+            raise resource_indicators.invalid_target(resource, request=request)
+        super()._validate_resource_uris(request, resources)
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
+        return valid and request.user.is_active
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        return valid and (request.user is None or request.user.is_active)

@@ -1,0 +1,61 @@
+"""What DOT hands to oauthlib: the parameters Django parsed, and only values DOT can handle.
+
+oauthlib parses the query string again, strictly: a bare ``%``, or a character
+DOT's ``_get_escaped_full_path`` leaves unescaped, raises ValueError, which
+reached clients as a 500. Every endpoint now gives oauthlib the query Django
+parsed, re-encoded. A NUL in any parameter is refused with 400 before it reaches
+a query: PostgreSQL cannot store it and psycopg 3 raises DataError, which DOT's
+guard against NUL (GH #1006, ValueError only) does not catch.
+"""
+
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from django.core.exceptions import SuspiciousOperation
+from oauth2_provider import oauth2_backends
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauthlib.common import Request as OauthlibRequest
+
+from . import resource_indicators
+
+# RFC 6749 §5.1, §5.2: what every token endpoint answer carries.
+TOKEN_RESPONSE_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class NulInParameter(SuspiciousOperation):
+    """Django answers it with 400 Bad Request, as it does DOT's own SuspiciousOperation."""
+
+
+class OAuthLibCore(oauth2_backends.OAuthLibCore):
+    def _get_escaped_full_path(self, request):
+        query = urlencode(list(request.GET.lists()), doseq=True)
+        return urlunsplit(urlsplit(request.get_full_path())._replace(query=query))
+
+    def _extract_params(self, request):
+        parameters = [*request.GET.lists(), *request.POST.lists()]
+        if any("\x00" in name or any("\x00" in value for value in values) for name, values in parameters):
+            raise NulInParameter("A request parameter contains a NUL character.")
+        return super()._extract_params(request)
+
+    def create_token_response(self, request):
+        # An error raised outside oauthlib's grant handlers (a query string, an
+        # invalid resource) reaches DOT's view with no headers: Django would label
+        # its JSON body text/html.
+        uri, headers, body, status = super().create_token_response(request)
+        return uri, {**TOKEN_RESPONSE_HEADERS, **headers}, body, status
+
+    def validate_authorization_request(self, request):
+        scopes, credentials = super().validate_authorization_request(request)
+        resource = resource_indicators.unparsable(request.GET.getlist("resource"))
+        if resource is not None:
+            # The rest of the request is valid, so its redirect_uri may carry the error.
+            error = resource_indicators.invalid_target(resource, state=credentials.get("state"))
+            raise OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"])
+        return scopes, credentials
+
+    def authenticated_client(self, request):
+        """The client that authenticated with HTTP Basic or body credentials (RFC 6749 §2.3.1), or None."""
+        uri, http_method, body, headers = self._extract_params(request)
+        oauth_request = OauthlibRequest(uri, http_method, body, headers)
+        if self.server.request_validator.authenticate_client(oauth_request):
+            return oauth_request.client
+        return None
