@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 
 from ..stack import ROOT, compose
 from .containers import HARDENED, IMAGE, docker, inspect, python_in, services
@@ -97,6 +98,20 @@ def test_redis_refuses_commands_without_the_password_which_no_command_line_shows
     command_lines = compose("exec", "-T", "redis", "sh", "-c", "cat /proc/[0-9]*/cmdline").stdout
     assert "redis-server" in command_lines
     assert password not in json.dumps(inspect("redis")) + command_lines
+
+
+@pytest.mark.parametrize(
+    "header", ["SCRIPT_NAME: /elsewhere", "Path_Info: /elsewhere", "X-Forwarded-Ssl: on", "X-Forwarded-Protocol: ssl"]
+)
+def test_the_proxy_drops_what_the_servers_take_only_from_a_trusted_front_end(stack, header):
+    name, _, value = header.partition(": ")
+
+    response = requests.get(
+        f"{stack.auth_url}/o/authorize/?client_id=x", headers={name: value}, allow_redirects=False, timeout=10
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/accounts/login/?next=/o/authorize/")
 
 
 def test_app_containers_and_the_proxy_are_read_only_with_no_capability_and_no_privilege_gain():
