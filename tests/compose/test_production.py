@@ -3,7 +3,7 @@
 make test-compose runs this module after switching the stack to
 compose.production.yaml, with E2E_AUTH_URL and E2E_RESOURCE_URL on https and
 REQUESTS_CA_BUNDLE naming the CA's certificate as clients get it
-(``docker compose exec proxy cat /ca/root.crt``).
+(``docker compose cp proxy:/ca/root.crt proxy-ca.crt``).
 """
 
 import os
