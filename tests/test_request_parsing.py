@@ -74,21 +74,43 @@ def test_basic_credentials_that_are_not_base64_text_are_invalid_client(stack, en
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "body"),
+    ("method", "target", "body"),
     [
-        ("/o/token/", b"grant_type=client_credentials&client_id=%00&client_secret=x"),
-        ("/o/token/", b"grant_type=authorization_code&code=a%00b&client_id=demo-public&code_verifier=x"),
-        ("/o/revoke_token/", b"token=x&client_id=demo-public%00"),
-        ("/o/introspect/", b"token=x&client_id=resource-server%00&client_secret=x"),
+        ("POST", "/o/token/", b"grant_type=client_credentials&client_id=%00&client_secret=x"),
+        ("POST", "/o/token/", b"grant_type=authorization_code&code=a%00b&client_id=demo-public&code_verifier=x"),
+        ("POST", "/o/token/", b"grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=%00"),
+        ("POST", "/o/revoke_token/", b"token=x&client_id=demo-public%00"),
+        ("POST", "/o/introspect/", b"token=x&client_id=resource-server%00&client_secret=x"),
+        ("GET", "/o/authorize/?client_id=%00&response_type=code", b""),
     ],
-    ids=["token-client", "token-code", "revoke", "introspect"],
+    ids=["token-client", "token-code", "token-device-code", "revoke", "introspect", "authorize"],
 )
-def test_nul_in_a_parameter_is_bad_request(stack, endpoint, body):
+def test_nul_in_a_parameter_is_invalid_request(stack, method, target, body):
     # PostgreSQL cannot store NUL: psycopg 3 raised DataError, a 500, where SQLite found nothing.
-    response = send(stack.auth_url, "POST", endpoint, [], body)
+    response = send(stack.auth_url, method, target, [], body)
 
     assert response.status == 400, response.body[:300]
-    assert b"Bad Request" in response.body
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "A request parameter contains a NUL character.",
+    }
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+def test_sign_in_with_a_username_longer_than_any_is_refused_as_usual(stack, path):
+    # Django's sign-in form does not limit the username's length; PostgreSQL refused
+    # one longer than the failure records hold (a 500).
+    session = requests.Session()
+    action, fields = form(session.get(f"{stack.auth_url}{path}", timeout=10))
+    fields.update(username="x" * 300, password="wrong")
+
+    response = session.post(action, data=fields, allow_redirects=False, timeout=10)
+
+    assert response.status_code == 200, response.text[:300]
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "sessionid" not in response.cookies
+    assert 'name="password"' in response.text
 
 
 def test_device_grant_without_device_code_is_invalid_request(stack):

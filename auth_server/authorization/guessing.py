@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off, get_credentials
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest
@@ -24,6 +25,7 @@ from django.shortcuts import render
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
 CLIENT_PREFIX = "client:"
+USERNAME_LENGTH = AccessAttempt._meta.get_field("username").max_length
 
 
 def retry_after() -> int:
@@ -55,6 +57,17 @@ def client_address(request: HttpRequest) -> str | None:
             return forwarded[-proxies]
     peer = request.META.get("REMOTE_ADDR")
     return peer if is_address(peer) else None
+
+
+def attempted_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """Whom an attempt was for (axes' AXES_USERNAME_CALLABLE), cut to the length axes stores.
+
+    Django's AuthenticationForm hands authenticate() a username of any length;
+    in axes' 255-character column PostgreSQL refused a longer one (a 500).
+    """
+    field = settings.AXES_USERNAME_FORM_FIELD
+    username = credentials.get(field) if credentials else request.POST.get(field)
+    return username[:USERNAME_LENGTH] if isinstance(username, str) else username
 
 
 def sign_in_locked_out(request, original_response=None, credentials=None):

@@ -1,16 +1,12 @@
-"""What DOT hands to oauthlib: the parameters Django parsed, and only values DOT can handle.
+"""How DOT hands requests to oauthlib, without the 500s of DOT 3.4.1.
 
 oauthlib parses the query string again, strictly: a bare ``%``, or a character
-DOT's ``_get_escaped_full_path`` leaves unescaped, raises ValueError, which
-reached clients as a 500. Every endpoint now gives oauthlib the query Django
-parsed, re-encoded. A NUL in any parameter is refused with 400 before it reaches
-a query: PostgreSQL cannot store it and psycopg 3 raises DataError, which DOT's
-guard against NUL (GH #1006, ValueError only) does not catch.
+DOT's ``_get_escaped_full_path`` leaves unescaped, raises ValueError. Every
+endpoint now gives oauthlib the query Django parsed, re-encoded.
 """
 
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from django.core.exceptions import SuspiciousOperation
 from oauth2_provider import oauth2_backends
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauthlib.common import Request as OauthlibRequest
@@ -21,20 +17,10 @@ from . import resource_indicators
 TOKEN_RESPONSE_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-class NulInParameter(SuspiciousOperation):
-    """Django answers it with 400 Bad Request, as it does DOT's own SuspiciousOperation."""
-
-
 class OAuthLibCore(oauth2_backends.OAuthLibCore):
     def _get_escaped_full_path(self, request):
         query = urlencode(list(request.GET.lists()), doseq=True)
         return urlunsplit(urlsplit(request.get_full_path())._replace(query=query))
-
-    def _extract_params(self, request):
-        parameters = [*request.GET.lists(), *request.POST.lists()]
-        if any("\x00" in name or any("\x00" in value for value in values) for name, values in parameters):
-            raise NulInParameter("A request parameter contains a NUL character.")
-        return super()._extract_params(request)
 
     def create_token_response(self, request):
         # An error raised outside oauthlib's grant handlers (a query string, an

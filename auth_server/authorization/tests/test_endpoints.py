@@ -52,13 +52,17 @@ class BadInputTests(TestCase):
                 self.assertEqual(response.status_code, 400, query)
                 self.assertEqual(response.json()["error"], "invalid_request")
 
-    def test_nul_in_a_parameter_is_400(self):
+    def test_nul_in_a_parameter_is_invalid_request(self):
         for url, data in (
             (TOKEN_URL, {"grant_type": "client_credentials", "client_id": "\x00", "client_secret": "x"}),
+            (TOKEN_URL, {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "\x00"}),
+            (f"{AUTHORIZE_URL}?client_id=%00", {}),
             (REVOKE_URL, {"token": "x", "client_id": "public\x00"}),
             (INTROSPECT_URL, {"token": "x", "client_id": "rs\x00", "client_secret": "x"}),
         ):
-            self.assertEqual(self.client.post(url, data).status_code, 400, url)
+            response = self.client.post(url, data)
+            self.assertEqual(response.status_code, 400, url)
+            self.assertEqual(response.json()["error"], "invalid_request")
 
     def test_device_grant_without_device_code_is_invalid_request(self):
         response = self.client.post(TOKEN_URL, {"grant_type": "urn:ietf:params:oauth:grant-type:device_code"})

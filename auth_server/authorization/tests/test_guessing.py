@@ -1,5 +1,6 @@
 import base64
 
+from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.test import RequestFactory, SimpleTestCase, TestCase, override_settings
 from django.urls import reverse
@@ -100,6 +101,13 @@ class SignInGuessingTests(TestCase):
 
     def sign_in(self, password, address="192.0.2.1"):
         return self.client.post(LOGIN_URL, {"username": "alice", "password": password}, REMOTE_ADDR=address)
+
+    def test_a_username_longer_than_axes_stores_is_recorded_cut_short(self):
+        # Django's AuthenticationForm does not limit the length; PostgreSQL refused it in axes' column.
+        response = self.client.post(LOGIN_URL, {"username": "x" * 300, "password": "wrong"}, REMOTE_ADDR="192.0.2.1")
+
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(AccessAttempt.objects.get().username, "x" * 255)
 
     def test_wrong_passwords_lock_out_that_user_from_that_address_with_a_message(self):
         statuses = [self.sign_in("wrong").status_code for _ in range(3)]

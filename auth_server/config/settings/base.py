@@ -31,6 +31,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "authorization.middleware.RefuseNulParameters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -101,6 +102,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_CALLABLE = "authorization.guessing.sign_in_locked_out"
 AXES_CLIENT_IP_CALLABLE = "authorization.guessing.client_address"
+AXES_USERNAME_CALLABLE = "authorization.guessing.attempted_username"
 # How many reverse proxies stand in front of the AS, each appending the address it
 # was called from to X-Forwarded-For. 0: the header is ignored (anyone can send it).
 AS_TRUSTED_PROXY_COUNT = env.int("AS_TRUSTED_PROXY_COUNT", default=0)
