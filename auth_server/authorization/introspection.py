@@ -11,7 +11,8 @@ DOT 3.4.1 gets wrong for a split deployment:
 - GET with ``?token=`` is accepted; RFC 7662 §4 lets us refuse it, keeping tokens
   out of access logs;
 - refresh tokens and ``token_type_hint`` are ignored (§2.1), and an active answer
-  lacks ``sub``, ``iat``, ``iss`` and ``token_type`` (§2.2);
+  lacks ``sub``, ``iat``, ``iss`` and ``token_type`` (§2.2); ``sub`` here is the
+  user's or client's ``Subject``, unique at this issuer;
 - the tokens of a deactivated user stay active.
 
 A bearer token may introspect only while its client is an enabled resource
@@ -150,14 +151,14 @@ class IntrospectTokenView(views.IntrospectTokenView):
         # RFC 9110 §11.1: the auth-scheme is case-insensitive.
         if request.headers.get("Authorization", "").partition(" ")[0].lower() == "bearer":
             valid, oauth_request = self.verify_request(request)  # requires the `introspection` scope
-            if valid and ResourceServer.is_registered(oauth_request.client):
+            if valid and ResourceServer.may_introspect(oauth_request.client):
                 return None
             return unauthorized("Bearer", "invalid_token", "The bearer token is invalid or may not introspect.")
         try:
             client = self.get_oauthlib_core().authenticated_client(request)
         except ClientLockedOut as error:
             return JsonResponse(json.loads(error.json), status=error.status_code, headers=error.headers)
-        if client is not None and ResourceServer.is_registered(client):
+        if ResourceServer.may_introspect(client):
             return None
         return unauthorized("Basic", "invalid_client", "Client authentication failed or the client may not introspect.")
 

@@ -27,7 +27,7 @@ class ResourceServer(models.Model):
         return f"resource server {self.application}"
 
     @classmethod
-    def is_registered(cls, application) -> bool:
+    def may_introspect(cls, application) -> bool:
         return application is not None and cls.objects.filter(application=application, enabled=True).exists()
 
 

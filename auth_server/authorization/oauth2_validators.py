@@ -26,8 +26,8 @@ CLIENT_ID_LENGTH = Application._meta.get_field("client_id").max_length
 
 
 def could_be_client_id(value) -> bool:
-    # PostgreSQL refuses NUL in text: psycopg 3 raises DataError, which DOT's
-    # guard (GH #1006) does not catch, as it expects psycopg2's ValueError.
+    # A NUL can still come inside Basic credentials, and PostgreSQL refuses NUL in
+    # text: psycopg 3 raises DataError, where DOT's guard (GH #1006) expects ValueError.
     return isinstance(value, str) and 0 < len(value) <= CLIENT_ID_LENGTH and "\x00" not in value
 
 

@@ -47,7 +47,7 @@ class SeedTests(TestCase):
         seed()
 
         rs = Application.objects.get(client_id="rs")
-        self.assertTrue(ResourceServer.is_registered(rs))
+        self.assertTrue(ResourceServer.may_introspect(rs))
         token = AccessToken.objects.get(application=rs)
         self.assertEqual(token.scope, "introspection")
         self.assertEqual(token.token_checksum, checksum("introspection-token-1"))
