@@ -30,7 +30,11 @@ class MeView(APIView):
 
 
 class NoteListView(generics.ListCreateAPIView):
-    """The token subject's notes: list needs ``read``, create needs ``write``."""
+    """The token subject's notes: list (and HEAD) needs ``read``, create needs ``write``.
+
+    Any other method is refused with 403 before the view runs: the dict names no
+    rule for it. Mapping a method to None would accept any valid token.
+    """
 
     serializer_class = NoteSerializer
     required_scopes = {"GET": ["read"], "POST": ["write"]}
@@ -52,9 +56,9 @@ class NoteDetailView(generics.RetrieveUpdateDestroyAPIView):
         return Note.objects.filter(owner=self.request.auth.sub)
 
 
-@require_oauth(["read", "notes"])
+@require_oauth({"GET": ["read", "notes"]})
 def note_count(request):
-    """A plain Django view protected by the decorator: read OR notes."""
+    """A plain Django view protected by the decorator: GET (and HEAD) with read OR notes, nothing else."""
     return JsonResponse({"count": Note.objects.filter(owner=request.oauth_token.sub).count()})
 
 

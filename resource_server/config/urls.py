@@ -1,12 +1,15 @@
+from django.conf import settings
 from django.urls import include, path
 
+from introspection.resource import metadata_path
 from introspection.views import protected_resource_metadata
 from shared.health import healthz
 
 urlpatterns = [
     path("api/", include("api.urls")),
+    # RFC 9728 §3.1: where the configured resource identifier puts the metadata.
     path(
-        ".well-known/oauth-protected-resource",
+        metadata_path(settings.RESOURCE_SERVER_RESOURCE).removeprefix("/"),
         protected_resource_metadata,
         name="oauth-protected-resource",
     ),

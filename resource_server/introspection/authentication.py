@@ -21,4 +21,4 @@ class IntrospectionAuthentication(BaseAuthentication):
         return token.user, token
 
     def authenticate_header(self, request):
-        return challenge(request)
+        return challenge()

@@ -3,6 +3,8 @@
 import re
 import time
 
+from django.conf import settings
+
 from . import cache, client
 from .errors import InvalidRequest, InvalidToken
 from .token import IntrospectedToken
@@ -15,7 +17,7 @@ def bearer_token(request) -> str | None:
     """The token of ``Authorization: Bearer``; None when the request has none."""
     if "access_token" in request.GET:
         # RFC 6750 §2.3 / RFC 9700 §4.3.2: a token in the URI ends up in logs.
-        raise InvalidRequest(request, "Send the access token in the Authorization header, not the query string.")
+        raise InvalidRequest("Send the access token in the Authorization header, not the query string.")
     header = request.META.get("HTTP_AUTHORIZATION")
     if header is None:
         return None
@@ -24,26 +26,47 @@ def bearer_token(request) -> str | None:
         return None  # another scheme is not a bearer token: answered as "no token"
     credentials = credentials.strip()
     if not B64TOKEN.fullmatch(credentials):
-        raise InvalidRequest(request, "The Authorization header must be 'Bearer' and one token.")
+        raise InvalidRequest("The Authorization header must be 'Bearer' and one token.")
     return credentials
 
 
-def check(request, claims: dict) -> IntrospectedToken:
-    """Accept only an active access token whose ``exp`` has not passed."""
+def check_audience(audience) -> None:
+    """RFC 8707, RFC 9700 §2.3: a token issued for another resource is not accepted here.
+
+    The comparison is exact: the identifier is the one the metadata advertises,
+    so a client that asks for ``resource=<it>`` gets a token this server accepts.
+    """
+    if audience is None:
+        if settings.RESOURCE_SERVER_REQUIRE_AUDIENCE:
+            raise InvalidToken("The access token names no audience; this resource accepts only its own.")
+        return
+    audiences = [audience] if isinstance(audience, str) else audience
+    if settings.RESOURCE_SERVER_RESOURCE not in audiences:
+        raise InvalidToken("The access token is not meant for this resource.")
+
+
+def check(claims: dict) -> IntrospectedToken:
+    """Accept only an active access token for this resource, inside its validity period.
+
+    ``claims`` has passed response.is_introspection_response.
+    """
     if not claims["active"]:
-        raise InvalidToken(request)
-    exp = claims.get("exp")
-    if exp is not None and exp <= time.time():
-        raise InvalidToken(request)
+        raise InvalidToken()
+    now = time.time()
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    if (exp is not None and exp <= now) or (nbf is not None and nbf > now):
+        raise InvalidToken()
     # A refresh token is not an access token, even when the AS calls it active.
-    if str(claims.get("token_type", "bearer")).lower() != "bearer":
-        raise InvalidToken(request)
+    if (claims.get("token_type") or "bearer").lower() != "bearer":
+        raise InvalidToken()
+    check_audience(claims.get("aud"))
     return IntrospectedToken.from_claims(claims)
 
 
 def authenticate(request) -> IntrospectedToken | None:
     """The request's token, introspected or from the cache; None without a token.
 
+    The checks of ``check`` run on every request, for cached answers too.
     Raises InvalidRequest, InvalidToken or IntrospectionUnavailable.
     """
     token = bearer_token(request)
@@ -53,4 +76,4 @@ def authenticate(request) -> IntrospectedToken | None:
     if claims is None:
         claims = client.introspect(token)
         cache.put(token, claims)
-    return check(request, claims)
+    return check(claims)

@@ -9,6 +9,7 @@ import requests
 from django.conf import settings
 
 from .errors import IntrospectionUnavailable
+from .response import is_introspection_response
 from .throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
@@ -57,22 +58,13 @@ def post(token: str) -> requests.Response:
         return attempt()
 
 
-def is_introspection_response(claims) -> bool:
-    """RFC 7662 §2.2: an object with a boolean ``active`` and, if any, a numeric ``exp``."""
-    return (
-        isinstance(claims, dict)
-        and isinstance(claims.get("active"), bool)
-        and isinstance(claims.get("exp", 0), (int, float))
-        and not isinstance(claims.get("exp", 0), bool)
-    )
-
-
 def introspect(token: str) -> dict:
-    """The AS's answer for ``token``, with a boolean ``active``.
+    """The AS's answer for ``token``, of the shape response.is_introspection_response checks.
 
     Raises IntrospectionUnavailable when the AS does not answer within
     RESOURCE_SERVER_INTROSPECTION_TIMEOUT (DOT 3.4.1 has no timeout: DOT#1827),
-    refuses our credentials, fails, or answers something that is not RFC 7662.
+    refuses our credentials, fails, or answers something that is not a valid
+    RFC 7662 answer: the AS misbehaving is not the client's fault.
     """
     try:
         response = post(token)
@@ -84,9 +76,9 @@ def introspect(token: str) -> dict:
         raise IntrospectionUnavailable()
     try:
         claims = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's recursion limit
         claims = None
     if not is_introspection_response(claims):
-        outage_log.warning("introspection answered something that is not RFC 7662 JSON")
+        outage_log.warning("introspection answered something that is not a valid RFC 7662 answer")
         raise IntrospectionUnavailable()
     return claims

@@ -5,17 +5,20 @@ from rest_framework.exceptions import APIException
 
 from . import bearer
 from .errors import InsufficientScope, MissingToken, error_response
-from .scopes import ScopeRule
+from .scopes import MethodRules
 
 
 def require_oauth(scopes=None, optional=False):
     """Protect a plain Django view, as Authlib's ``require_oauth`` does.
 
-    ``scopes`` is a scope rule (see ScopeRule). With ``optional=True`` a request
-    without an Authorization header is served with ``request.oauth_token = None``;
-    an invalid token is still refused. Answers match the DRF classes exactly.
+    ``scopes`` takes the forms of a DRF view's ``required_scopes`` (see
+    MethodRules): None for any valid token, a rule for every method, or a dict
+    from method to rule that refuses the methods it does not name. With
+    ``optional=True`` a request without an Authorization header is served with
+    ``request.oauth_token = None``; an invalid token is still refused. Answers
+    match the DRF classes exactly.
     """
-    rule = ScopeRule(scopes) if scopes else None
+    rules = MethodRules(scopes)  # an empty rule fails here, when the view is defined
 
     def decorator(view):
         @csrf_exempt  # a bearer token is no ambient credential, as in DRF's APIView
@@ -24,9 +27,10 @@ def require_oauth(scopes=None, optional=False):
             try:
                 token = bearer.authenticate(request)
                 if token is None and not optional:
-                    raise MissingToken(request)
+                    raise MissingToken()
+                rule = rules.rule(request.method)
                 if token is not None and rule is not None and not rule.allows(token.scope):
-                    raise InsufficientScope(request, rule)
+                    raise InsufficientScope(rule)
             except APIException as error:
                 return error_response(error)
             request.oauth_token = token

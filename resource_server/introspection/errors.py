@@ -8,17 +8,19 @@ a bare 401 "credentials were not provided" (DOT#367, #453, #1418).
 
 from django.conf import settings
 from django.http import JsonResponse
-from django.urls import reverse
 from rest_framework import exceptions, status
 
+from .resource import metadata_url
 
-def challenge(request, **attributes: str) -> str:
+
+def challenge(**attributes: str) -> str:
     """``Bearer realm=..., resource_metadata=...`` plus any error attributes."""
     params = {
         "realm": settings.RESOURCE_SERVER_REALM,
         **attributes,
-        # RFC 9728 §5.1: point the client at the protected resource's metadata.
-        "resource_metadata": request.build_absolute_uri(reverse("oauth-protected-resource")),
+        # RFC 9728 §5.1: point the client at the protected resource's metadata,
+        # at the URL its configured identifier gives (§3.1), whatever Host was asked.
+        "resource_metadata": metadata_url(settings.RESOURCE_SERVER_RESOURCE),
     }
     return "Bearer " + ", ".join(f'{name}="{value}"' for name, value in params.items())
 
@@ -26,9 +28,9 @@ def challenge(request, **attributes: str) -> str:
 class BearerTokenError(exceptions.APIException):
     error: str
 
-    def __init__(self, request, description: str, **attributes: str):
+    def __init__(self, description: str, **attributes: str):
         super().__init__({"error": self.error, "error_description": description})
-        self.auth_header = challenge(request, error=self.error, error_description=description, **attributes)
+        self.auth_header = challenge(error=self.error, error_description=description, **attributes)
 
 
 class InvalidRequest(BearerTokenError):
@@ -40,24 +42,28 @@ class InvalidToken(BearerTokenError):
     status_code = status.HTTP_401_UNAUTHORIZED
     error = "invalid_token"
 
-    def __init__(self, request):
-        super().__init__(request, "The access token is invalid, expired or revoked.")
+    def __init__(self, description: str = "The access token is invalid, expired or revoked."):
+        super().__init__(description)
 
 
 class InsufficientScope(BearerTokenError):
     status_code = status.HTTP_403_FORBIDDEN
     error = "insufficient_scope"
 
-    def __init__(self, request, rule):
-        super().__init__(request, f"The access token needs the scopes {rule}.", scope=rule.first_alternative())
+    def __init__(self, rule):
+        if not rule.alternatives:
+            # RFC 6750 §3: ``scope`` names scopes that would do; here none would.
+            super().__init__("No scope grants this HTTP method on this resource.")
+        else:
+            super().__init__(f"The access token needs the scopes {rule}.", scope=rule.first_alternative())
 
 
 class MissingToken(exceptions.NotAuthenticated):
     """No access token: 401 with a challenge and no error code (RFC 6750 §3.1)."""
 
-    def __init__(self, request):
+    def __init__(self):
         super().__init__()
-        self.auth_header = challenge(request)
+        self.auth_header = challenge()
 
 
 class IntrospectionUnavailable(exceptions.APIException):

@@ -1,4 +1,4 @@
-"""Scope rules with Authlib's semantics.
+"""Scope rules with Authlib's semantics, and which rule an HTTP method gets.
 
 A rule is a list of alternatives; each alternative is a space-separated set of
 scopes that must all be present. ``["profile email", "user"]`` means
@@ -22,3 +22,34 @@ class ScopeRule:
 
     def __str__(self):
         return " or ".join("(" + " and ".join(sorted(a)) + ")" for a in self.alternatives)
+
+
+class NoScope(ScopeRule):
+    """The rule of a method that a per-method dict does not name: no token satisfies it."""
+
+    def __init__(self):
+        self.alternatives = []
+
+
+class MethodRules:
+    """A view's ``required_scopes``, as the rule of each HTTP method.
+
+    ``required`` is None (any valid token), one rule for every method, or a dict
+    from HTTP method to rule, where None says explicitly "any valid token, no
+    scope". HEAD follows GET unless the dict names it (RFC 9110 §9.3.2: HEAD is
+    GET without the body). Any other method the dict does not name gets NoScope:
+    a method a view starts to serve later is refused until a rule names it.
+    """
+
+    def __init__(self, required):
+        if isinstance(required, dict):
+            self.by_method = {method: None if rule is None else ScopeRule(rule) for method, rule in required.items()}
+            self.by_method.setdefault("HEAD", self.by_method.get("GET", NoScope()))
+            self.otherwise = NoScope()
+        else:
+            self.by_method = {}
+            self.otherwise = None if required is None else ScopeRule(required)
+
+    def rule(self, method: str) -> ScopeRule | None:
+        """The rule for ``method``; None means any valid token."""
+        return self.by_method.get(method, self.otherwise)

@@ -5,13 +5,18 @@ from django.core.cache import caches
 from django.test import TestCase
 
 from api.models import Note
-
 from introspection.errors import IntrospectionUnavailable
 
 
 def claims(scope, sub="1", username="alice"):
-    return {"active": True, "scope": scope, "client_id": "app", "sub": sub, "username": username,
-            "exp": int(time.time()) + 600}
+    return {
+        "active": True,
+        "scope": scope,
+        "client_id": "app",
+        "sub": sub,
+        "username": username,
+        "exp": int(time.time()) + 600,
+    }
 
 
 class ApiTests(TestCase):
@@ -21,8 +26,8 @@ class ApiTests(TestCase):
         self.introspect = patcher.start()
         self.addCleanup(patcher.stop)
 
-    def get(self, path, token="tok", **extra):
-        return self.client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}", **extra)
+    def get(self, path, **extra):
+        return self.client.get(path, HTTP_AUTHORIZATION="Bearer tok", **extra)
 
     def test_me_answers_who_the_token_is_for(self):
         self.introspect.return_value = claims("read write")
@@ -30,9 +35,7 @@ class ApiTests(TestCase):
         response = self.get("/api/me/")
 
         self.assertEqual(response.status_code, 200)
-        self.assertEqual(
-            response.json(), {"username": "alice", "client_id": "app", "sub": "1", "scope": "read write"}
-        )
+        self.assertEqual(response.json(), {"username": "alice", "client_id": "app", "sub": "1", "scope": "read write"})
 
     def test_missing_scope_is_403_with_the_scope_in_the_challenge(self):
         self.introspect.return_value = claims("write")
@@ -59,7 +62,7 @@ class ApiTests(TestCase):
         )
         self.introspect.return_value = claims("read", sub="43")
 
-        others = self.get("/api/notes/", token="t2")
+        others = self.client.get("/api/notes/", HTTP_AUTHORIZATION="Bearer t2")
 
         self.assertEqual(created.status_code, 201)
         self.assertEqual(Note.objects.get().owner, "42")
@@ -74,3 +77,31 @@ class ApiTests(TestCase):
 
         self.assertEqual(response.status_code, 200)
         self.assertEqual(self.introspect.call_count, 1)
+
+    def test_head_follows_the_get_rule(self):
+        self.introspect.return_value = claims("write")
+        refused = self.client.head("/api/notes/", HTTP_AUTHORIZATION="Bearer tok")
+        caches["default"].clear()
+        self.introspect.return_value = claims("read")
+        allowed = self.client.head("/api/notes/", HTTP_AUTHORIZATION="Bearer tok")
+
+        self.assertEqual(refused.status_code, 403)
+        self.assertIn('scope="read"', refused["WWW-Authenticate"])
+        self.assertEqual(allowed.status_code, 200)
+
+    def test_a_method_the_rules_do_not_name_is_refused_before_the_view(self):
+        self.introspect.return_value = claims("read write notes")
+
+        for method in ("patch", "put", "delete", "options"):
+            with self.subTest(method=method):
+                response = getattr(self.client, method)("/api/notes/", HTTP_AUTHORIZATION="Bearer tok")
+                self.assertEqual(response.status_code, 403)
+                self.assertEqual(response.json()["error"], "insufficient_scope")
+                self.assertNotIn("scope=", response["WWW-Authenticate"])
+        self.assertEqual(self.client.post("/api/notes/count/", HTTP_AUTHORIZATION="Bearer tok").status_code, 403)
+
+    def test_without_a_token_an_unnamed_method_is_still_401(self):
+        response = self.client.patch("/api/notes/")
+
+        self.assertEqual(response.status_code, 401)
+        self.introspect.assert_not_called()

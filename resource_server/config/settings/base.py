@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from introspection.cache_backends import JSONOnlyDisk
+from introspection.resource import identifier_problem
 from shared.logging import logging_config
 from shared.settings import database, env, exactly_one, read_dotenv
 
@@ -83,6 +85,18 @@ for _name in ("RESOURCE_SERVER_TOKEN_CACHING_SECONDS", "RESOURCE_SERVER_NEGATIVE
 if RESOURCE_SERVER_INTROSPECTION_TIMEOUT <= 0:
     raise ImproperlyConfigured("RESOURCE_SERVER_INTROSPECTION_TIMEOUT must be more than 0.")
 
+# RFC 8707: this API's resource identifier. Tokens whose audience (``aud``) does
+# not name it are refused; the RFC 9728 metadata advertises it. Without ``aud`` a
+# token is accepted unless RESOURCE_SERVER_REQUIRE_AUDIENCE is on.
+RESOURCE_SERVER_RESOURCE = env.str("RESOURCE_SERVER_RESOURCE", default="")
+_problem = identifier_problem(RESOURCE_SERVER_RESOURCE) if RESOURCE_SERVER_RESOURCE else "it is not set"
+if _problem:
+    _value = f": {RESOURCE_SERVER_RESOURCE!r}" if RESOURCE_SERVER_RESOURCE else ""
+    raise ImproperlyConfigured(
+        f"RESOURCE_SERVER_RESOURCE must be this API's URL, e.g. https://api.example.com/ ({_problem}{_value})."
+    )
+RESOURCE_SERVER_REQUIRE_AUDIENCE = env.bool("RESOURCE_SERVER_REQUIRE_AUDIENCE", default=False)
+
 RESOURCE_SERVER_REALM = env.str("RESOURCE_SERVER_REALM", default="api")
 # RFC 9728 metadata: the AS's issuer, by default the introspection URL's origin.
 _introspection = urlsplit(RESOURCE_SERVER_INTROSPECTION_URL)
@@ -92,7 +106,8 @@ RESOURCE_SERVER_AUTHORIZATION_SERVERS = env.list(
 RESOURCE_SERVER_SCOPES_SUPPORTED = ["read", "write", "notes"]
 
 # The token cache: Redis when RS_CACHE_URL names one (shared by every worker and
-# every RS replica), else each process's memory.
+# every RS replica), else a directory that every worker of this RS shares. Both
+# store JSON and never unpickle (introspection/checks.py refuses anything else).
 RESOURCE_SERVER_CACHE_ALIAS = "default"
 _cache_url = env.str("RS_CACHE_URL", default="")
 if _cache_url:
@@ -100,15 +115,19 @@ if _cache_url:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _cache_url,
-            # A Redis outage must cost milliseconds, not a worker's timeout.
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            "OPTIONS": {
+                "serializer": "introspection.cache_backends.JSONSerializer",
+                # A Redis outage must cost milliseconds, not a worker's timeout.
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 0.5,
+            },
         }
     }
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            # Django's default of 300 entries would evict most of a busy API's tokens.
-            "OPTIONS": {"MAX_ENTRIES": env.int("RS_CACHE_MAX_ENTRIES", default=100_000)},
+            "BACKEND": "introspection.cache_backends.SharedDiskCache",
+            "LOCATION": env.str("RS_CACHE_DIR", default=str(BASE_DIR.parent / "var" / "resource_server-cache")),
+            "OPTIONS": {"disk": JSONOnlyDisk},
         }
     }

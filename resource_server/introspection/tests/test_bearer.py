@@ -1,6 +1,7 @@
 import time
 from unittest import mock
 
+from django.core.cache import caches
 from django.test import RequestFactory, SimpleTestCase, override_settings
 
 from introspection import bearer, cache
@@ -37,20 +38,19 @@ class BearerTokenTests(SimpleTestCase):
 @override_settings(
     RESOURCE_SERVER_TOKEN_CACHING_SECONDS=60,
     RESOURCE_SERVER_NEGATIVE_CACHING_SECONDS=0,
-    CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+    RESOURCE_SERVER_RESOURCE="https://api.example/",
+    RESOURCE_SERVER_REQUIRE_AUDIENCE=False,
 )
 class AuthenticateTests(SimpleTestCase):
     factory = RequestFactory()
 
-    def authenticate(self, token="tok"):
-        return bearer.authenticate(self.factory.get("/", HTTP_AUTHORIZATION=f"Bearer {token}"))
+    def authenticate(self):
+        return bearer.authenticate(self.factory.get("/", HTTP_AUTHORIZATION="Bearer tok"))
 
     def setUp(self):
         patcher = mock.patch("introspection.client.introspect")
         self.introspect = patcher.start()
         self.addCleanup(patcher.stop)
-        from django.core.cache import caches
-
         caches["default"].clear()
 
     def test_active_token_becomes_the_request_token(self):
@@ -100,6 +100,37 @@ class AuthenticateTests(SimpleTestCase):
         self.introspect.return_value = {**ACTIVE, "exp": time.time() - 1}
 
         with self.assertRaises(InvalidToken):
+            self.authenticate()
+
+    def test_audience_must_name_this_resource_exactly(self):
+        for audience in ("https://api.example/", ["https://other.example/", "https://api.example/"]):
+            with self.subTest(audience=audience):
+                self.introspect.return_value = {**ACTIVE, "aud": audience, "exp": time.time() + 600}
+                caches["default"].clear()
+                self.assertEqual(self.authenticate().sub, "1")
+        for audience in ("https://other.example/", "https://api.example", "https://API.example/", [], [""]):
+            with self.subTest(audience=audience):
+                self.introspect.return_value = {**ACTIVE, "aud": audience, "exp": time.time() + 600}
+                caches["default"].clear()
+                with self.assertRaisesMessage(InvalidToken, "not meant for this resource"):
+                    self.authenticate()
+
+    def test_audience_is_checked_on_cached_answers_too(self):
+        self.introspect.return_value = {**ACTIVE, "aud": "https://other.example/", "exp": time.time() + 600}
+
+        for _ in range(2):
+            with self.assertRaises(InvalidToken):
+                self.authenticate()
+        self.assertEqual(self.introspect.call_count, 1)
+
+    def test_a_token_without_audience_is_refused_only_when_one_is_required(self):
+        self.introspect.return_value = {**ACTIVE, "exp": time.time() + 600}
+        self.assertEqual(self.authenticate().sub, "1")
+
+        with (
+            override_settings(RESOURCE_SERVER_REQUIRE_AUDIENCE=True),
+            self.assertRaisesMessage(InvalidToken, "names no audience"),
+        ):
             self.authenticate()
 
     def test_refresh_token_is_not_an_access_token(self):

@@ -17,6 +17,13 @@ def response(status=200, json=None, text=None):
     return reply
 
 
+def recursion_error():
+    """What json.loads raises for a document nested deeper than the recursion limit."""
+    reply = mock.Mock(status_code=200)
+    reply.json.side_effect = RecursionError()
+    return reply
+
+
 @override_settings(
     RESOURCE_SERVER_INTROSPECTION_URL="http://as.test/o/introspect/",
     RESOURCE_SERVER_AUTH_TOKEN=None,
@@ -60,6 +67,10 @@ class IntrospectTests(SimpleTestCase):
             response(json={"active": "true"}),
             response(json={"scope": "read"}),
             response(json={"active": True, "exp": "tomorrow"}),
+            response(json={"active": True, "sub": "s", "exp": float("inf")}),
+            response(json={"active": True, "scope": "read"}),
+            response(json={"active": True, "sub": "s", "aud": 7}),
+            recursion_error(),
         ]
         for failure in failures:
             with self.subTest(failure=failure):

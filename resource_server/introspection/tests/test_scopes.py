@@ -1,6 +1,6 @@
 from django.test import SimpleTestCase
 
-from introspection.scopes import ScopeRule
+from introspection.scopes import MethodRules, ScopeRule
 
 
 class ScopeRuleTests(SimpleTestCase):
@@ -29,3 +29,36 @@ class ScopeRuleTests(SimpleTestCase):
         for rule in ([], [""], ""):
             with self.assertRaises(ValueError):
                 ScopeRule(rule)
+
+
+class MethodRulesTests(SimpleTestCase):
+    def test_one_rule_covers_every_method(self):
+        rules = MethodRules(["read"])
+
+        for method in ("GET", "HEAD", "POST", "PATCH", "OPTIONS"):
+            self.assertEqual(str(rules.rule(method)), "(read)")
+
+    def test_no_rule_means_any_valid_token(self):
+        self.assertIsNone(MethodRules(None).rule("DELETE"))
+
+    def test_head_follows_get_unless_named(self):
+        self.assertEqual(str(MethodRules({"GET": "read"}).rule("HEAD")), "(read)")
+        self.assertEqual(str(MethodRules({"GET": "read", "HEAD": "notes"}).rule("HEAD")), "(notes)")
+
+    def test_a_method_the_dict_does_not_name_is_granted_by_no_scope(self):
+        rules = MethodRules({"GET": "read", "POST": "write"})
+
+        for method in ("PATCH", "PUT", "DELETE", "OPTIONS", "TRACE"):
+            rule = rules.rule(method)
+            self.assertFalse(rule.allows(frozenset({"read", "write", "notes"})))
+        self.assertFalse(MethodRules({"POST": "write"}).rule("HEAD").allows(frozenset({"read", "write"})))
+
+    def test_none_for_a_method_says_any_valid_token(self):
+        rules = MethodRules({"GET": "read", "OPTIONS": None})
+
+        self.assertIsNone(rules.rule("OPTIONS"))
+
+    def test_an_empty_rule_fails_when_the_rules_are_built(self):
+        for required in ([], "", {"GET": []}, {"GET": ""}):
+            with self.subTest(required=required), self.assertRaises(ValueError):
+                MethodRules(required)
