@@ -10,16 +10,23 @@ seeded secrets taken from the environment.
 """
 
 import os
+import subprocess
+import time
 
 import pytest
 
+from .fake_authorization_server import FakeAuthorizationServer
 from .oauth import Client
-from .stack import Server, Stack, resource_server_environment, seed_secrets, start_stack
+from .stack import Server, Stack, free_port, manage, resource_server_environment, seed_secrets, start_stack
 
 EXTERNAL = bool(os.environ.get("E2E_AUTH_URL"))
 MODES = ["token", "credentials"]
 DATABASES = ["sqlite"] + (["postgres"] if os.environ.get("TEST_DATABASE_URL") else [])
-PARAMS = [(os.environ.get("E2E_MODE", "credentials"), "compose")] if EXTERNAL else [(m, d) for d in DATABASES for m in MODES]
+PARAMS = (
+    [(os.environ.get("E2E_MODE", "credentials"), "compose")]
+    if EXTERNAL
+    else [(mode, database) for database in DATABASES for mode in MODES]
+)
 
 # Tests of the Compose deployment itself need the stack that make test-compose starts.
 collect_ignore = [] if os.environ.get("E2E_COMPOSE_PROJECT") else ["compose"]
@@ -52,16 +59,16 @@ def client(stack):
 def resource_server(stack, tmp_path):
     """Start extra resource servers in the stack's mode: ``resource_server(**environment)``.
 
-    One worker each, so its in-process token cache is the only one, and
-    RESOURCE_SERVER_INTROSPECTION_URL points at the stack's AS unless overridden.
+    Each runs as shipped (its workers share one token cache, its database is
+    migrated), and RESOURCE_SERVER_INTROSPECTION_URL points at the stack's AS
+    unless overridden.
     """
     started = []
 
     def start(**environment):
         database = f"sqlite:///{tmp_path}/resource-server-{len(started)}.sqlite3"
-        env = resource_server_environment(
-            stack.auth_url, stack.mode, stack.secrets, database, WEB_CONCURRENCY="1", **environment
-        )
+        env = resource_server_environment(stack.auth_url, stack.mode, stack.secrets, database, **environment)
+        manage("resource_server", "migrate", "--no-input", env=env)
         server = Server("resource", env, int(env["RS_PORT"]))
         started.append(server)
         server.start()
@@ -70,3 +77,26 @@ def resource_server(stack, tmp_path):
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def relay(stack):
+    """A fake AS in front of the stack's AS that relays introspection and counts the calls."""
+    with FakeAuthorizationServer("relay", upstream=f"{stack.auth_url}/o/introspect/") as fake:
+        yield fake
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A real redis-server on a free loopback port: (its process, its URL)."""
+    port = free_port()
+    options = {"port": str(port), "bind": "127.0.0.1", "save": "", "appendonly": "no", "dir": str(tmp_path)}
+    arguments = [part for name, value in options.items() for part in (f"--{name}", value)]
+    process = subprocess.Popen(["redis-server", *arguments], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode != 0:
+        assert time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.1)
+    yield process, f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(timeout=10)

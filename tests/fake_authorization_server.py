@@ -1,9 +1,10 @@
 """A small HTTP server that stands where the authorization server should be.
 
 It either misbehaves in one of the ways a real AS can (hang, fail, answer
-garbage) or relays to the real AS while counting the calls, so a test can see
-when the resource server introspects. It listens on loopback only, and each of
-its answers is bounded in time.
+garbage), answers whatever raw body a test sets (behaviour "answer", body in
+``body``, changeable while it runs), or relays to the real AS while counting the
+calls, so a test can see when the resource server introspects. It listens on
+loopback only, and each of its answers is bounded in time.
 """
 
 import json
@@ -17,12 +18,13 @@ HANG_SECONDS = 10
 
 
 class FakeAuthorizationServer:
-    BEHAVIOURS = ("relay", "hang", "error", "garbage", "no_active", "expired")
+    BEHAVIOURS = ("relay", "hang", "error", "garbage", "no_active", "expired", "answer")
 
-    def __init__(self, behaviour: str, upstream: str | None = None):
+    def __init__(self, behaviour: str, upstream: str | None = None, body: bytes = b""):
         assert behaviour in self.BEHAVIOURS
         self.behaviour = behaviour
         self.upstream = upstream
+        self.body = body
         self.calls = 0
         self._lock = threading.Lock()
         self._sessions = threading.local()  # relayed calls reuse their connection to the AS
@@ -60,6 +62,8 @@ class FakeAuthorizationServer:
             return 200, "application/json", b'{"active": true, "scope": "read"}'
         if self.behaviour == "error":
             return 500, "text/html", b"<h1>Server Error (500)</h1>"
+        if self.behaviour == "answer":
+            return 200, "application/json", self.body
         if self.behaviour == "garbage":
             return 200, "application/json", b"\x00\xffnot json at all"
         if self.behaviour == "no_active":

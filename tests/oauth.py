@@ -24,9 +24,8 @@ class FormParser(HTMLParser):
             return
         if tag == "form" and self.action is None:
             self.action = attrs.get("action") or ""
-        elif tag == "input" and self.action is not None and attrs.get("name"):
-            if attrs.get("type") != "submit":
-                self.fields[attrs["name"]] = attrs.get("value") or ""
+        elif tag == "input" and self.action is not None and attrs.get("name") and attrs.get("type") != "submit":
+            self.fields[attrs["name"]] = attrs.get("value") or ""
 
     def handle_endtag(self, tag):
         if tag == "form" and self.action is not None:
@@ -56,19 +55,22 @@ class Client:
         self.secrets = stack.secrets
         self.token_url = f"{stack.auth_url}/o/token/"
 
-    def client_credentials(self, scope: str | None = "read", client=None) -> requests.Response:
+    def client_credentials(self, scope: str | None = "read", client=None, resource=None) -> requests.Response:
+        """``resource`` (RFC 8707): one URL or a list, sent as repeated parameters."""
         client_id, client_secret = client or (self.secrets["DEMO_CLIENT_ID"], self.secrets["DEMO_CLIENT_SECRET"])
         data = {"grant_type": "client_credentials"}
         if scope is not None:
             data["scope"] = scope
+        if resource is not None:
+            data["resource"] = resource
         return requests.post(self.token_url, data=data, auth=(client_id, client_secret), timeout=10)
 
-    def client_credentials_token(self, scope: str | None = "read") -> str:
-        response = self.client_credentials(scope)
+    def client_credentials_token(self, scope: str | None = "read", resource=None) -> str:
+        response = self.client_credentials(scope, resource=resource)
         assert response.status_code == 200, response.text
         return response.json()["access_token"]
 
-    def authorize(self, scope: str = "read write", challenge_method: str = "S256") -> requests.Response:
+    def authorize(self, scope: str = "read write", challenge_method: str = "S256", resource=None) -> requests.Response:
         """Sign in and consent through the AS's forms; the redirect to the client."""
         session = requests.Session()
         verifier, challenge = pkce_pair()
@@ -84,7 +86,9 @@ class Client:
             "code_challenge": challenge,
             "code_challenge_method": challenge_method,
         }
-        login_page = session.get(f"{self.stack.auth_url}/o/authorize/?{urlencode(query)}", timeout=10)
+        if resource is not None:
+            query["resource"] = resource
+        login_page = session.get(f"{self.stack.auth_url}/o/authorize/?{urlencode(query, doseq=True)}", timeout=10)
         assert login_page.status_code == 200 and "/accounts/login/" in login_page.url, login_page.url
         action, fields = form(login_page)
         fields.update(username=self.secrets["DEMO_USERNAME"], password=self.secrets["DEMO_PASSWORD"])
@@ -97,8 +101,9 @@ class Client:
         redirect.state = state
         return redirect
 
-    def authorization_code_tokens(self, scope: str = "read write") -> dict:
-        redirect = self.authorize(scope)
+    def authorization_code_tokens(self, scope: str = "read write", resource=None) -> dict:
+        """``resource`` is asked for at /o/authorize/; the token inherits it from the grant."""
+        redirect = self.authorize(scope, resource=resource)
         assert redirect.status_code == 302, redirect.text[:500]
         location = redirect.headers["Location"]
         assert location.startswith(self.secrets["DEMO_REDIRECT_URI"]), location

@@ -5,6 +5,7 @@ Each server runs the way ``make run-auth`` / ``make run-resource`` runs it
 configured by its environment alone.
 """
 
+import contextlib
 import os
 import secrets
 import socket
@@ -122,6 +123,35 @@ class Server:
             self.process.wait(timeout=20)
         self.process = None
 
+    def workers(self) -> list[int]:
+        """The gunicorn workers' pids: children of the master, the child of ``shared.serve``."""
+        return [worker for master in children(self.process.pid) for worker in children(master)]
+
+    def worker_serving(self, client_port: int) -> int | None:
+        """The worker holding the server end of the open connection from ``client_port`` (Linux /proc)."""
+        inodes = [
+            fields[9]
+            for fields in (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+            if int(fields[1].rsplit(":", 1)[1], 16) == self.port and int(fields[2].rsplit(":", 1)[1], 16) == client_port
+        ]
+        for worker in self.workers():
+            if {f"socket:[{inode}]" for inode in inodes} & open_files(worker):
+                return worker
+        return None
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def open_files(pid: int) -> set[str]:
+    """What the descriptors of ``pid`` point to (``socket:[inode]`` for a socket)."""
+    targets = set()
+    for descriptor in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed while we looked
+            targets.add(os.readlink(descriptor))
+    return targets
+
 
 def compose(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     """``docker compose`` on the project that make test-compose started."""
@@ -137,7 +167,7 @@ def wait_healthy(url: str, seconds: float = 60) -> None:
         try:
             if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not become healthy")
@@ -217,17 +247,23 @@ def introspection_credentials(mode: str, seeded: dict) -> dict:
     """The RS's environment for token mode or credentials mode."""
     if mode == "token":
         return {"RESOURCE_SERVER_AUTH_TOKEN": seeded["OAUTH_RS_INTROSPECTION_TOKEN"]}
-    return {
-        "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": f"{seeded['OAUTH_RS_CLIENT_ID']}:{seeded['OAUTH_RS_CLIENT_SECRET']}"
-    }
+    credentials = f"{seeded['OAUTH_RS_CLIENT_ID']}:{seeded['OAUTH_RS_CLIENT_SECRET']}"
+    return {"RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": credentials}
 
 
 def resource_server_environment(auth_url: str, mode: str, seeded: dict, database_url: str, **extra) -> dict:
+    """A resource server on a free port, whose resource identifier is its loopback URL.
+
+    Its token cache is a directory of its own, shared by its workers only.
+    """
+    port = free_port()
     return {
         **base_environment(),
         "RS_SECRET_KEY": secrets.token_urlsafe(50),
         "RS_DATABASE_URL": database_url,
-        "RS_PORT": str(free_port()),
+        "RS_PORT": str(port),
+        "RS_CACHE_DIR": tempfile.mkdtemp(prefix="rs-cache-"),
+        "RESOURCE_SERVER_RESOURCE": f"http://127.0.0.1:{port}/",
         "RESOURCE_SERVER_INTROSPECTION_URL": f"{auth_url}/o/introspect/",
         **introspection_credentials(mode, seeded),
         **extra,

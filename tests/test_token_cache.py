@@ -1,25 +1,70 @@
-"""The revocation window: RESOURCE_SERVER_TOKEN_CACHING_SECONDS and the shared cache."""
+"""The revocation window: RESOURCE_SERVER_TOKEN_CACHING_SECONDS and the cache every worker shares."""
 
+import http.client
+import json
 import secrets
-import subprocess
 import time
 
-import pytest
 import requests
 
 from .fake_authorization_server import FakeAuthorizationServer
 from .oauth import bearer
-from .stack import free_port
-
-
-@pytest.fixture
-def relay(stack):
-    with FakeAuthorizationServer("relay", upstream=f"{stack.auth_url}/o/introspect/") as fake:
-        yield fake
 
 
 def me(server, token):
     return requests.get(f"{server.url}/api/me/", headers=bearer(token), timeout=15)
+
+
+def me_on_a_connection_of_its_own(server, token) -> tuple[int, dict, int]:
+    """GET /api/me/: the status, the body, and the worker that served it."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=15)
+    try:
+        connection.request("GET", "/api/me/", headers=bearer(token))
+        response = connection.getresponse()
+        body = json.loads(response.read())
+        return response.status, body, server.worker_serving(connection.sock.getsockname()[1])
+    finally:
+        connection.close()
+
+
+def across_every_worker(server, token, count: int) -> list[tuple[int, dict, int]]:
+    """``count`` requests, or more until every worker has served at least one.
+
+    The kernel hands each new connection to one of the workers, so enough of
+    them reach every worker; which one served each is read from /proc.
+    """
+    workers = set(server.workers())
+    answers = []
+    while len(answers) < count or {worker for _, _, worker in answers} != workers:
+        assert len(answers) < 10 * count, f"some worker served none of {len(answers)} connections"
+        answers.append(me_on_a_connection_of_its_own(server, token))
+    return answers
+
+
+def test_one_token_costs_one_introspection_whichever_worker_serves_it(client, stack, resource_server, relay):
+    server = resource_server(RESOURCE_SERVER_INTROSPECTION_URL=relay.url)
+    token = client.client_credentials_token()
+
+    answers = across_every_worker(server, token, 30)
+
+    assert len(server.workers()) == 2  # as shipped (WEB_CONCURRENCY unset in production: 2)
+    assert [status for status, _, _ in answers] == [200] * len(answers)
+    assert {body["client_id"] for _, body, _ in answers} == {stack.secrets["DEMO_CLIENT_ID"]}
+    assert relay.calls == 1
+
+
+def test_a_cached_token_keeps_working_on_every_worker_while_the_as_is_down(client, stack, resource_server):
+    with FakeAuthorizationServer("relay", upstream=f"{stack.auth_url}/o/introspect/") as relay:
+        server = resource_server(RESOURCE_SERVER_INTROSPECTION_URL=relay.url)
+        token = client.client_credentials_token()
+        assert me(server, token).status_code == 200
+    # The AS (here, the relay in front of it) is gone: nothing listens there any more.
+
+    answers = across_every_worker(server, token, 10)
+
+    assert [status for status, _, _ in answers] == [200] * len(answers)
+    assert {body["client_id"] for _, body, _ in answers} == {stack.secrets["DEMO_CLIENT_ID"]}
+    assert relay.calls == 1
 
 
 def test_revoked_token_is_refused_after_cache_ttl(client, resource_server, relay):
@@ -63,23 +108,6 @@ def test_inactive_answers_are_introspected_again_unless_negative_caching_is_on(c
     assert relay.calls == 3
 
 
-@pytest.fixture
-def redis_server(tmp_path):
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode != 0:
-        assert time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.1)
-    yield process, f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(timeout=10)
-
-
 def test_redis_cache_is_used_and_its_outage_is_no_authentication_failure(client, resource_server, relay, redis_server):
     process, url = redis_server
     server = resource_server(RESOURCE_SERVER_INTROSPECTION_URL=relay.url, RS_CACHE_URL=url)
@@ -90,7 +118,10 @@ def test_redis_cache_is_used_and_its_outage_is_no_authentication_failure(client,
     process.terminate()
     process.wait(timeout=10)
 
-    assert [me(server, token).status_code for _ in range(4)] == [200] * 4
-    assert relay.calls == 5  # every request introspected while the cache is down
+    assert [me(server, token).status_code for _ in range(10)] == [200] * 10
+    assert relay.calls == 11  # every request introspected while the cache is down
     outage_lines = [line for line in server.log.read_text().splitlines() if "token cache unavailable" in line]
-    assert len(outage_lines) == 1, outage_lines  # logged once per interval, not per request
+    # Logged once per interval by each worker that met the outage, not per request.
+    reporting_workers = {int(line.split()[4]) for line in outage_lines}
+    assert 1 <= len(outage_lines) == len(reporting_workers), outage_lines
+    assert reporting_workers <= set(server.workers())
