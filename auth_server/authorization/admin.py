@@ -13,7 +13,16 @@ class ResourceServerAdmin(admin.ModelAdmin):
 
 @admin.register(Subject)
 class SubjectAdmin(admin.ModelAdmin):
+    """Read only: a changed or deleted subject would hand a user's data to a new ``sub``."""
+
     list_display = ("value", "user", "application", "created")
     search_fields = ("value", "user__username", "application__client_id")
-    raw_id_fields = ("user", "application")
-    readonly_fields = ("value", "created")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

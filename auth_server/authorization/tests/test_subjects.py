@@ -3,9 +3,11 @@ import json
 from io import StringIO
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import IntegrityError
 from django.test import TestCase
+from django.urls import reverse
 
 from authorization.models import Subject
 
@@ -71,3 +73,29 @@ class ExportSubjectsTests(TestCase):
                 ]
             },
         )
+
+
+class SubjectAdminTests(TestCase):
+    def setUp(self):
+        self.admin = get_user_model().objects.create_superuser("admin", password="an admin password")
+        self.client.force_login(self.admin)
+
+    def test_subjects_are_listed_and_cannot_be_changed_or_deleted(self):
+        user = factories.user()
+        subject = user.subject
+
+        listed = self.client.get(reverse("admin:authorization_subject_changelist"))
+        deleted = self.client.post(reverse("admin:authorization_subject_delete", args=[subject.pk]), {"post": "yes"})
+
+        self.assertContains(listed, str(subject.value))
+        self.assertEqual(deleted.status_code, 403)
+        self.assertTrue(Subject.objects.filter(pk=subject.pk).exists())
+
+    def test_deleting_a_user_in_the_admin_keeps_its_subject(self):
+        user = factories.user()
+        value = user.subject.value
+
+        response = self.client.post(reverse("admin:auth_user_delete", args=[user.pk]), {"post": "yes"})
+
+        self.assertEqual(response.status_code, 302)
+        self.assertTrue(Subject.objects.filter(value=value, user=None).exists())
