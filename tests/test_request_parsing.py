@@ -24,8 +24,8 @@ ODD_HEADERS = [
 ]
 
 
-def basic(client_id: str, secret: str, scheme: str = "Basic") -> str:
-    return f"Authorization: {scheme} " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+def basic(client_id: str, secret: str) -> str:
+    return "Authorization: Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
 
 def rs_basic(stack) -> str:
