@@ -15,9 +15,9 @@ CREATE_USER = """
 from django.contrib.auth import get_user_model
 get_user_model().objects.create_user("{username}", password="{password}")
 """
-SET_ACTIVE = """
+DEACTIVATE = """
 from django.contrib.auth import get_user_model
-get_user_model().objects.filter(username="{username}").update(is_active={active})
+get_user_model().objects.filter(username="{username}").update(is_active=False)
 """
 DELETE_USER = """
 from django.contrib.auth import get_user_model
@@ -37,8 +37,7 @@ def user_client(stack):
 
 
 def deactivate(user: Client) -> None:
-    code = SET_ACTIVE.format(username=user.secrets["DEMO_USERNAME"], active=False)
-    user.stack.auth_manage("shell", "-v", "0", "-c", code)
+    user.stack.auth_manage("shell", "-v", "0", "-c", DEACTIVATE.format(username=user.secrets["DEMO_USERNAME"]))
 
 
 def exchange(user: Client, redirect: requests.Response) -> requests.Response:
