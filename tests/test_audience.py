@@ -1,7 +1,8 @@
 """RFC 8707 audience: the RS accepts only tokens issued for its own resource identifier.
 
 Every RS the suite starts has RESOURCE_SERVER_RESOURCE=http://127.0.0.1:<its port>/
-(tests/stack.py); a client asks the AS for a token bound to it with ``resource``.
+(tests/stack.py); a client reads it from the RS's metadata (RFC 9728) and asks the
+AS for a token bound to it with ``resource``.
 """
 
 import re
@@ -18,7 +19,9 @@ PAYMENTS = "https://payments.example/"
 
 
 def resource_of(stack) -> str:
-    return f"{stack.resource_url}/"
+    response = requests.get(f"{stack.resource_url}/.well-known/oauth-protected-resource", timeout=15)
+    assert response.status_code == 200
+    return response.json()["resource"]
 
 
 def assert_not_for_this_resource(response):
@@ -59,7 +62,7 @@ def test_token_for_another_api_is_refused(client, stack):
 
 
 def test_the_comparison_is_exact(client, stack):
-    without_slash = client.client_credentials_token(scope="read", resource=stack.resource_url)
+    without_slash = client.client_credentials_token(scope="read", resource=resource_of(stack).rstrip("/"))
 
     assert_not_for_this_resource(client.api("/api/me/", without_slash))
 
