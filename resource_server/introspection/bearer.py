@@ -38,7 +38,7 @@ def check_audience(audience) -> None:
     """
     if audience is None:
         if settings.RESOURCE_SERVER_REQUIRE_AUDIENCE:
-            raise InvalidToken("The access token names no audience; this resource accepts only its own.")
+            raise InvalidToken("The access token names no audience; this resource accepts only tokens issued for it.")
         return
     audiences = [audience] if isinstance(audience, str) else audience
     if settings.RESOURCE_SERVER_RESOURCE not in audiences:

@@ -6,9 +6,13 @@ audience a token is checked against, and the ``resource`` the metadata
 advertises, must be one value.
 """
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 WELL_KNOWN_PATH = "/.well-known/oauth-protected-resource"
+# RFC 3986 §3.3 path characters, unencoded: the path also becomes a URL route,
+# which Django matches against the decoded path.
+PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 
 
 def identifier_problem(identifier: str) -> str | None:
@@ -26,6 +30,8 @@ def identifier_problem(identifier: str) -> str | None:
     # metadata URL is the host plus the well-known path plus the resource's path.
     if parts.fragment or "#" in identifier or parts.query or "?" in identifier:
         return "it must have no query and no fragment"
+    if not PATH.fullmatch(parts.path):
+        return "its path must be plain URL path characters, not percent-encoded"
     return None
 
 

@@ -26,6 +26,9 @@ class ResourceIdentifierTests(SimpleTestCase):
             "https://api.example:99999/",
             "https://api.example:0/",
             "http://[::1/",
+            "https://api.example/<int:pk>",
+            "https://api.example/a b",
+            "https://api.example/a%20b",
         ):
             with self.subTest(identifier=identifier):
                 self.assertTrue(identifier_problem(identifier))
