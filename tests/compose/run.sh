@@ -64,7 +64,7 @@ RESOURCE_SERVER_INTROSPECTION_CREDENTIALS= RESOURCE_SERVER_AUTH_TOKEN="$OAUTH_RS
 echo "test-compose: switching the stack to the production profile (HTTPS through the proxy)"
 export COMPOSE_FILE="$PRODUCTION"
 compose up -d --no-build --wait --wait-timeout 240
-compose cp proxy:/ca/root.crt "$work/proxy-ca.crt" >/dev/null
+compose --progress quiet cp proxy:/ca/root.crt "$work/proxy-ca.crt"
 REQUESTS_CA_BUNDLE="$work/proxy-ca.crt" E2E_AUTH_URL="https://127.0.0.1:$AS_PORT" \
   E2E_RESOURCE_URL="https://127.0.0.1:$RS_PORT" E2E_MODE=credentials \
   "$PYTHON" -m pytest -p no:cacheprovider tests/compose/test_production.py tests/test_client_credentials.py \
