@@ -127,7 +127,8 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "introspection.cache_backends.SharedDiskCache",
-            "LOCATION": env.str("RS_CACHE_DIR", default=str(BASE_DIR.parent / "var" / "resource_server-cache")),
+            # Empty means the default, next to the SQLite files.
+            "LOCATION": env.str("RS_CACHE_DIR", default="") or str(BASE_DIR.parent / "var" / "resource_server-cache"),
             "OPTIONS": {"disk": JSONOnlyDisk},
         }
     }
