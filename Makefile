@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: help env install migrate migrate-auth migrate-resource static run run-auth run-resource \
-	test test-unit test-e2e test-compose bench up down logs lock clean
+	lint test test-unit test-e2e test-compose bench up down logs lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -44,7 +44,11 @@ run-auth: migrate-auth static ## Serve only the authorization server
 run-resource: migrate-resource ## Serve only the resource server
 	@$(BIN)/python -m shared.serve resource
 
-test: test-unit test-e2e ## Unit tests of both servers, then the end-to-end suite
+test: lint test-unit test-e2e ## Lint, unit tests of both servers, then the end-to-end suite
+
+lint: install ## ruff: lint and format check (pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test-unit: install
 	cd auth_server && ../$(BIN)/python manage.py test --settings=config.settings.test

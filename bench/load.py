@@ -35,7 +35,15 @@ def run(url, seconds, connections=16, headers=None, script=None, env=None) -> Re
 
 
 def _wrk(url, seconds, connections, headers, script, env) -> Result:
-    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s"]
+    command = [
+        "wrk",
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     if script:
@@ -55,7 +63,8 @@ def _wrk(url, seconds, connections, headers, script, env) -> Result:
         p50_ms=latency(50),
         p99_ms=latency(99),
         requests=int(re.search(r"(\d+) requests in", output).group(1)),
-        errors=(int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0),
+        errors=(int(non_2xx.group(1)) if non_2xx else 0)
+        + (sum(map(int, socket_errors.groups())) if socket_errors else 0),
     )
 
 

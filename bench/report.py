@@ -7,16 +7,27 @@ def targets(f: dict) -> list[tuple[str, str, bool]]:
     valid = all(flood[mode]["valid_token_status"] == 200 for mode in ("token", "credentials"))
     hit_rate = f["rotation"]["10000"]["hit_rate"]
     return [
-        ("cached /api/me/ ≥ 0.85 × the floor's req/s", f"{f['cached_against_floor']['ratio']:.2f}",
-         f["cached_against_floor"]["ratio"] >= 0.85),
-        ("credentials-mode cold first use ≤ 1.5 × token mode's", f"{f['cold_first_use']['ratio']:.2f}",
-         f["cold_first_use"]["ratio"] <= 1.5),
-        ("unknown-token flood, credentials ≥ 0.5 × token mode's req/s", f"{flood['ratio']:.2f}",
-         flood["ratio"] >= 0.5),
-        ("a valid new token works during the flood, in both modes",
-         f"{flood['token']['valid_token_status']} / {flood['credentials']['valid_token_status']}", valid),
-        ("a client-credentials token costs ≤ 3 introspection calls", f"{f['issue_against_introspect']['ratio']:.2f}",
-         f["issue_against_introspect"]["ratio"] <= 3),
+        (
+            "cached /api/me/ ≥ 0.85 × the floor's req/s",
+            f"{f['cached_against_floor']['ratio']:.2f}",
+            f["cached_against_floor"]["ratio"] >= 0.85,
+        ),
+        (
+            "credentials-mode cold first use ≤ 1.5 × token mode's",
+            f"{f['cold_first_use']['ratio']:.2f}",
+            f["cold_first_use"]["ratio"] <= 1.5,
+        ),
+        ("unknown-token flood, credentials ≥ 0.5 × token mode's req/s", f"{flood['ratio']:.2f}", flood["ratio"] >= 0.5),
+        (
+            "a valid new token works during the flood, in both modes",
+            f"{flood['token']['valid_token_status']} / {flood['credentials']['valid_token_status']}",
+            valid,
+        ),
+        (
+            "a client-credentials token costs ≤ 3 introspection calls",
+            f"{f['issue_against_introspect']['ratio']:.2f}",
+            f["issue_against_introspect"]["ratio"] <= 3,
+        ),
         ("hit rate with 10,000 tokens in rotation > 95%", f"{hit_rate:.1%}", hit_rate > 0.95),
     ]
 
@@ -27,7 +38,12 @@ def rows(f: dict) -> list[tuple[str, str, str, str]]:
     def load(name, r):
         return (name, f"{r['requests_per_second']:,.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}")
 
-    c, cold, flood, issue = f["cached_against_floor"], f["cold_first_use"], f["junk_flood"], f["issue_against_introspect"]
+    c, cold, flood, issue = (
+        f["cached_against_floor"],
+        f["cold_first_use"],
+        f["junk_flood"],
+        f["issue_against_introspect"],
+    )
     table = [
         load("1. floor: GET /api/hello/, no token", c["floor"]),
         load("1. GET /api/me/, cached token", c["cached_me"]),
@@ -38,17 +54,24 @@ def rows(f: dict) -> list[tuple[str, str, str, str]]:
         load("3. unknown tokens, token mode", flood["token"]),
         load("3. unknown tokens, credentials mode", flood["credentials"]),
         ("3. ratio credentials / token", f"{flood['ratio']:.2f}", "", ""),
-        ("3. valid new token during the flood (token, credentials)",
-         f"{flood['token']['valid_token_status']}, {flood['credentials']['valid_token_status']}",
-         f"{flood['token']['valid_token_ms']:.0f}, {flood['credentials']['valid_token_ms']:.0f}", ""),
+        (
+            "3. valid new token during the flood (token, credentials)",
+            f"{flood['token']['valid_token_status']}, {flood['credentials']['valid_token_status']}",
+            f"{flood['token']['valid_token_ms']:.0f}, {flood['credentials']['valid_token_ms']:.0f}",
+            "",
+        ),
         load("4. POST /o/token/ (client credentials)", issue["issue"]),
         load("4. POST /o/introspect/ (RS credentials)", issue["introspect"]),
         ("4. introspection calls per issued token", f"{issue['ratio']:.2f}", "", ""),
     ]
     table += [load(f"5. GET /api/me/ cached, {c_} connections", r) for c_, r in f["scaling"].items()]
     table += [
-        (f"5. {int(n):,} tokens in rotation: hit rate {r['hit_rate']:.1%}, RS {r['rss_mb']:.0f} MB",
-         f"{r['requests_per_second']:,.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}")
+        (
+            f"5. {int(n):,} tokens in rotation: hit rate {r['hit_rate']:.1%}, RS {r['rss_mb']:.0f} MB",
+            f"{r['requests_per_second']:,.0f}",
+            f"{r['p50_ms']:.2f}",
+            f"{r['p99_ms']:.2f}",
+        )
         for n, r in f["rotation"].items()
     ]
     return table
@@ -94,7 +117,7 @@ def markdown(f: dict) -> str:
         "```mermaid",
         "xychart-beta",
         '    title "GET /api/me/ with a cached token"',
-        f"    x-axis \"connections\" [{labels}]",
+        f'    x-axis "connections" [{labels}]',
         '    y-axis "requests per second"',
         f"    bar [{values}]",
         "```",
@@ -104,7 +127,7 @@ def markdown(f: dict) -> str:
         "```mermaid",
         "xychart-beta",
         '    title "Cache hit rate (%) after warm-up"',
-        "    x-axis \"distinct active tokens\" [" + ", ".join(f'"{int(n):,}"' for n in rotation) + "]",
+        '    x-axis "distinct active tokens" [' + ", ".join(f'"{int(n):,}"' for n in rotation) + "]",
         '    y-axis "hit rate %" 0 --> 100',
         "    bar [" + ", ".join(f"{r['hit_rate'] * 100:.1f}" for r in rotation.values()) + "]",
         "```",

@@ -18,7 +18,9 @@ token.save()
 
 def test_expired_token_is_inactive_and_refused_with_invalid_token(client, stack):
     value = secrets.token_urlsafe(32)
-    stack.auth_manage("shell", "-c", CREATE_EXPIRED_TOKEN.format(client_id=stack.secrets["DEMO_CLIENT_ID"], value=value))
+    stack.auth_manage(
+        "shell", "-c", CREATE_EXPIRED_TOKEN.format(client_id=stack.secrets["DEMO_CLIENT_ID"], value=value)
+    )
 
     introspected = client.introspect(value)
     response = client.api("/api/me/", value)

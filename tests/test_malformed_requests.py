@@ -2,7 +2,6 @@ import pytest
 import requests
 
 from .fake_authorization_server import FakeAuthorizationServer
-from .oauth import bearer
 
 
 @pytest.fixture
