@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from oauth2_provider import views
 from oauth2_provider.exceptions import FatalClientError
-from oauth2_provider.models import get_application_model
+from oauth2_provider.models import get_access_token_model, get_application_model
 from oauthlib.oauth2.rfc6749.errors import InvalidClientIdError
 
 from . import resource_indicators
@@ -25,13 +25,21 @@ class AuthorizationView(views.AuthorizationView):
         return super().form_valid(form)
 
 
+def token_error(error: str, description: str) -> JsonResponse:
+    return JsonResponse(
+        {"error": error, "error_description": description}, status=400, headers={"Cache-Control": "no-store"}
+    )
+
+
 class TokenView(views.TokenView):
     def post(self, request, *args, **kwargs):
         # RFC 8628 §3.4: device_code is required; DOT reads it unchecked (KeyError).
         if request.POST.get("grant_type") == DEVICE_CODE_GRANT and not request.POST.get("device_code"):
-            return JsonResponse(
-                {"error": "invalid_request", "error_description": "The device_code parameter is missing."},
-                status=400,
-                headers={"Cache-Control": "no-store"},
-            )
-        return super().post(request, *args, **kwargs)
+            return token_error("invalid_request", "The device_code parameter is missing.")
+        try:
+            return super().post(request, *args, **kwargs)
+        except get_access_token_model().DoesNotExist:
+            # One refresh token sent twice at once: the other request's reuse
+            # protection (RFC 9700 §4.14.2) revoked the whole family, deleting the
+            # token this one had just issued before DOT reads it back.
+            return token_error("invalid_grant", "The refresh token was used twice; its token family is revoked.")
