@@ -86,6 +86,31 @@ def test_guessing_the_resource_servers_secret_locks_out_the_guesser_not_the_reso
     assert response.status_code == 200, response.text
 
 
+ATTEMPT = """
+from axes.models import AccessAttempt
+attempt = AccessAttempt.objects.get(username="client:{client_id}")
+print(attempt.ip_address, attempt.failures_since_start, attempt.attempt_time.isoformat())
+"""
+
+
+def test_attempts_during_a_client_lockout_do_not_prolong_it(stack, failure_limit, lifted):
+    client_id = stack.secrets["OAUTH_RS_CLIENT_ID"]
+    lifted.append(f"client:{client_id}")
+    guesser = session_from(GUESSER)
+    for _ in range(failure_limit):
+        client_authentication(guesser, stack, "/o/introspect/", secrets.token_urlsafe(16))
+    attempt = stack.auth_manage("shell", "-v", "0", "-c", ATTEMPT.format(client_id=client_id))
+
+    during = [client_authentication(guesser, stack, "/o/introspect/", stack.secrets["OAUTH_RS_CLIENT_SECRET"])]
+    during += [client_authentication(guesser, stack, "/o/token/", secrets.token_urlsafe(16)) for _ in range(3)]
+
+    assert [response.status_code for response in during] == [429] * 4
+    # The cool-off still runs from the failure that caused the lockout: the right
+    # secret of the resource server, sent from the guesser's address, does not
+    # keep it locked out for good.
+    assert stack.auth_manage("shell", "-v", "0", "-c", ATTEMPT.format(client_id=client_id)) == attempt
+
+
 @pytest.fixture
 def user(stack, lifted):
     username, password = f"guessed-{secrets.token_hex(4)}", secrets.token_urlsafe(16)

@@ -29,7 +29,7 @@ USERNAME_LENGTH = AccessAttempt._meta.get_field("username").max_length
 
 
 def retry_after() -> int:
-    """Seconds until a lockout ends: each attempt during a lockout starts the cool-off again (axes' default)."""
+    """Seconds until a lockout ends, at most: the cool-off after the failure that caused it."""
     return int(get_cool_off().total_seconds())
 
 
@@ -108,8 +108,9 @@ class ClientAttempt:
 
     def refuse_if_locked_out(self) -> None:
         if settings.AXES_ENABLED and not all(AxesProxyHandler.is_allowed(self.request, c) for c in self.credentials):
-            # Counted like a locked-out sign-in: the attempt starts the cool-off again.
-            self.failed()
+            # Not counted: an attempt during a lockout checks no secret, and the
+            # resource server's own calls with the right one must not keep a lockout
+            # going that a guesser at its address started.
             raise ClientLockedOut()
 
     def failed(self) -> None:
