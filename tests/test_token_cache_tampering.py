@@ -7,6 +7,7 @@ as the AS says, nothing is unpickled, nothing is a 500.
 
 import hashlib
 import json
+import os
 import pickle
 import time
 
@@ -14,7 +15,7 @@ import pytest
 import redis
 import requests
 from diskcache import Disk, FanoutCache, JSONDisk
-from diskcache.core import MODE_PICKLE
+from diskcache.core import MODE_BINARY, MODE_PICKLE
 
 from .oauth import bearer
 
@@ -136,4 +137,32 @@ def test_an_answer_copied_to_another_tokens_key_is_not_trusted(client, stack, re
     assert response.json()["error"] == "insufficient_scope"
     assert 'scope="write"' in response.headers["WWW-Authenticate"]
     assert relay.calls == 2  # the reader's token was introspected, not read from the copy
+    assert_noticed(server)
+
+
+def file_naming_disk(named: str) -> type:
+    """A disk whose rows name ``named``, as diskcache's Disk does for large values, whatever the file."""
+
+    def store(self, value, read, key=None):
+        return 0, MODE_BINARY, named, None
+
+    return type("FileNamingDisk", (JSONDisk,), {"store": store})
+
+
+@pytest.mark.parametrize("named", ["a file outside the cache", "a FIFO"])
+def test_a_row_naming_a_file_is_neither_read_nor_removed(client, stack, resource_server, relay, named, tmp_path):
+    directory = tmp_path / "token-cache"
+    server = resource_server(RESOURCE_SERVER_INTROSPECTION_URL=relay.url, RS_CACHE_DIR=str(directory))
+    token = client.client_credentials_token(scope="read")
+    victim = tmp_path / "victim"
+    if named == "a FIFO":
+        os.mkfifo(victim)  # opening it for reading would block the worker's thread
+    else:
+        victim.write_text("someone else's file")
+    FanoutCache(directory, disk=file_naming_disk(str(victim))).set(cache_key(token), "planted", expire=60)
+
+    response = me(server, token)
+
+    assert_served_as_the_as_says(response, stack, relay, tmp_path / "unpickled")
+    assert victim.exists()  # replacing the planted row removed no file
     assert_noticed(server)

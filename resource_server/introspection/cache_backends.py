@@ -7,10 +7,11 @@ code in the resource server. checks.py refuses any other token cache.
 """
 
 import json
+import sys
 import zlib
 
 from diskcache import DjangoCache, JSONDisk
-from diskcache.core import MODE_PICKLE
+from diskcache.core import MODE_RAW
 
 
 class UntrustedCacheEntry(ValueError):
@@ -31,7 +32,17 @@ class JSONSerializer:
 
 
 class JSONOnlyDisk(JSONDisk):
-    """diskcache's JSONDisk, refusing the pickled rows its base class would load."""
+    """diskcache's JSONDisk, trusting only what it writes itself: JSON inside its SQLite rows.
+
+    Its base class unpickles a row stored in MODE_PICKLE, and opens, reads and
+    deletes whatever file a row names, wherever it is (an absolute path, a FIFO
+    that blocks the reading thread). This disk keeps every value in its row and
+    writes no file, so a row that is not raw, or that names a file, was written
+    by someone else: it is refused, and the file it names is never touched.
+    """
+
+    def __init__(self, directory, compress_level=1, **kwargs):
+        super().__init__(directory, compress_level, **{**kwargs, "min_file_size": sys.maxsize})
 
     def get(self, key, raw):
         # A key stored "not raw" is a pickle; this disk only writes raw keys.
@@ -40,12 +51,15 @@ class JSONOnlyDisk(JSONDisk):
         return super().get(key, raw)
 
     def fetch(self, mode, filename, value, read):
-        if mode == MODE_PICKLE:
-            raise UntrustedCacheEntry("a pickle")
+        if mode != MODE_RAW or filename is not None:
+            raise UntrustedCacheEntry("not a value kept in its row")
         try:
             return super().fetch(mode, filename, value, read)
         except (zlib.error, TypeError, ValueError, RecursionError) as error:
             raise UntrustedCacheEntry("not compressed JSON") from error
+
+    def remove(self, file_path):
+        """Called when a row is replaced, deleted or culled: this disk made no file to remove."""
 
 
 class SharedDiskCache(DjangoCache):
