@@ -119,6 +119,7 @@ def authorizations(draw) -> list[bytes]:
     return [header.replace(b"\r", b"").replace(b"\n", b"")]
 
 
+JSON_BODIES = [b"{}", b"[]", b'{"text": 1}', b'{"text": "x"}', b"null", b'"', b"\x00" * 10, b"[" * 100_000]
 CONTENT_TYPES = [
     "application/x-www-form-urlencoded",
     "application/x-www-form-urlencoded; charset=bogus",
@@ -147,11 +148,7 @@ def requests_to(draw, path: str) -> dict:
         headers.append(b"X-Forwarded-For: " + draw(st.sampled_from([b"1.2.3.4", b"junk", b"::1, 10.0.0.1", b""])))
     body = b""
     if method not in ("GET", "HEAD"):
-        body = draw(
-            forms()
-            | st.binary(max_size=200)
-            | st.sampled_from([b"{}", b"[]", b'{"text": 1}', b'{"text": "x"}', b"null", b'"', b"\x00" * 10])
-        )
+        body = draw(forms() | st.binary(max_size=200) | st.sampled_from(JSON_BODIES))
     return {"method": method, "target": target, "headers": headers, "body": body}
 
 

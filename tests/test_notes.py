@@ -21,3 +21,14 @@ def test_invalid_note_is_refused_with_the_reason(client):
 
     assert response.status_code == 400
     assert "text" in response.json()
+
+
+def test_json_nested_too_deep_to_parse_is_a_400(client):
+    token = client.client_credentials_token(scope="write")
+
+    response = client.api(
+        "/api/notes/", token, method="POST", data=b"[" * 100_000, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]

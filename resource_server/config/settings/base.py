@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from introspection.cache_backends import JSONOnlyDisk
 from introspection.resource import identifier_problem
 from shared.logging import logging_config
-from shared.settings import database, env, exactly_one, read_dotenv
+from shared.settings import database, env, exactly_one, private_directory, read_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 read_dotenv(BASE_DIR.parent, "resource_server")
@@ -59,7 +59,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["introspection.authentication.IntrospectionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["introspection.permissions.HasScopes"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -128,7 +128,8 @@ else:
         "default": {
             "BACKEND": "introspection.cache_backends.SharedDiskCache",
             # Empty means the default, next to the SQLite files.
-            "LOCATION": env.str("RS_CACHE_DIR", default="") or str(BASE_DIR.parent / "var" / "resource_server-cache"),
+            "LOCATION": env.str("RS_CACHE_DIR", default="")
+            or str(private_directory(BASE_DIR.parent / "var") / "resource_server-cache"),
             "OPTIONS": {"disk": JSONOnlyDisk},
         }
     }
