@@ -68,11 +68,22 @@ def read_dotenv(repository_root: Path, audience: str) -> None:
         os.environ.setdefault(name, value)
 
 
+def private_directory(path: Path) -> Path:
+    """``path``, created if need be, readable by this user alone.
+
+    The local databases hold session keys and secret hashes, and the token cache
+    identities: on a shared machine nobody else may read them, whatever the umask.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
 def database(variable: str, default_sqlite_path: Path) -> dict:
     """The ``default`` database from ``variable``, or an SQLite file when it is empty."""
     url = env.str(variable, default="")
     if not url:
-        default_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(default_sqlite_path.parent)
         url = f"sqlite:///{default_sqlite_path}"
     config = env.db_url_config(url)
     if config["ENGINE"] == "django.db.backends.sqlite3":

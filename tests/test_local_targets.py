@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -321,3 +322,5 @@ def test_run_resource_alone_prepares_only_the_resource_servers_database(resource
     created = sorted(path.name for path in (repository / "var").iterdir())
     assert "resource_server.sqlite3" in created
     assert [name for name in created if name.startswith("auth_server")] == []
+    # The databases and the token cache are readable by their owner alone.
+    assert stat.S_IMODE((repository / "var").stat().st_mode) == 0o700
