@@ -54,7 +54,8 @@ def demo_command(auth_port: str, resource_port: str) -> str:
     token_url = f"http://127.0.0.1:{auth_port}/o/token/"
     me_url = f"http://127.0.0.1:{resource_port}/api/me/"
     get_token = (
-        f'curl -s -u "$DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET" -d grant_type=client_credentials {token_url}'
+        f'curl -s -u "$DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET" -d grant_type=client_credentials'
+        f' -d "resource=$RESOURCE_SERVER_RESOURCE" {token_url}'
         ' | sed -E \'s/.*"access_token": ?"([^"]+)".*/\\1/\''
     )
     return f'. ./.env && curl -s -H "Authorization: Bearer $({get_token})" {me_url}'
