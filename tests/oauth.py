@@ -92,11 +92,13 @@ class Client:
         assert login_page.status_code == 200 and "/accounts/login/" in login_page.url, login_page.url
         action, fields = form(login_page)
         fields.update(username=self.secrets["DEMO_USERNAME"], password=self.secrets["DEMO_PASSWORD"])
-        consent_page = session.post(action, data=fields, timeout=10)
+        # A browser names the page's origin; Django's CSRF check needs it over HTTPS.
+        origin = {"Origin": self.stack.auth_url}
+        consent_page = session.post(action, data=fields, headers=origin, timeout=10)
         assert consent_page.status_code == 200 and "/o/authorize/" in consent_page.url, consent_page.text[:500]
         action, fields = form(consent_page)
         fields["allow"] = "Authorize"
-        redirect = session.post(action, data=fields, allow_redirects=False, timeout=10)
+        redirect = session.post(action, data=fields, headers=origin, allow_redirects=False, timeout=10)
         redirect.verifier = verifier
         redirect.state = state
         return redirect

@@ -68,4 +68,5 @@ compose --progress quiet cp proxy:/ca/root.crt "$work/proxy-ca.crt"
 REQUESTS_CA_BUNDLE="$work/proxy-ca.crt" E2E_AUTH_URL="https://127.0.0.1:$AS_PORT" \
   E2E_RESOURCE_URL="https://127.0.0.1:$RS_PORT" E2E_MODE=credentials \
   "$PYTHON" -m pytest -p no:cacheprovider tests/compose/test_production.py tests/test_client_credentials.py \
-  tests/test_metadata.py
+  tests/test_metadata.py tests/test_authorization_code.py tests/test_notes.py tests/test_revocation.py \
+  tests/test_introspection_callers.py
