@@ -109,21 +109,25 @@ class Client:
         assert redirect.status_code == 302, redirect.text[:500]
         location = redirect.headers["Location"]
         assert location.startswith(self.secrets["DEMO_REDIRECT_URI"]), location
-        params = parse_qs(urlsplit(location).query)
-        assert params["state"] == [redirect.state]
-        response = requests.post(
+        assert parse_qs(urlsplit(location).query)["state"] == [redirect.state]
+        response = self.exchange(redirect)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def exchange(self, redirect: requests.Response) -> requests.Response:
+        """Exchange the code of an authorization response (``authorize``) at the token endpoint."""
+        code = parse_qs(urlsplit(redirect.headers["Location"]).query)["code"][0]
+        return requests.post(
             self.token_url,
             data={
                 "grant_type": "authorization_code",
-                "code": params["code"][0],
+                "code": code,
                 "redirect_uri": self.secrets["DEMO_REDIRECT_URI"],
                 "client_id": self.secrets["DEMO_PUBLIC_CLIENT_ID"],
                 "code_verifier": redirect.verifier,
             },
             timeout=10,
         )
-        assert response.status_code == 200, response.text
-        return response.json()
 
     def refresh(self, refresh_token: str) -> requests.Response:
         return requests.post(

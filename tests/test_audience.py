@@ -6,14 +6,10 @@ AS for a token bound to it with ``resource``.
 """
 
 import re
-import subprocess
-import sys
 
-import pytest
 import requests
 
 from .oauth import bearer
-from .stack import ROOT, resource_server_environment, seed_secrets
 
 PAYMENTS = "https://payments.example/"
 
@@ -119,28 +115,3 @@ def test_metadata_and_challenge_name_the_configured_resource_whatever_the_host(r
         assert re.search(r'resource_metadata="([^"]+)"', challenge.headers["WWW-Authenticate"]).group(1) == metadata_url
         assert metadata.status_code == 200
         assert metadata.json()["resource"] == "https://api.example/notes"
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["", "/api/", "api.example", "ftp://api.example/", "https://api.example/#x", "https://u:p@api.example/"],
-    ids=["missing", "relative", "no-scheme", "ftp", "fragment", "userinfo"],
-)
-def test_resource_server_refuses_to_start_without_a_valid_resource(value):
-    env = resource_server_environment("http://127.0.0.1:9", "token", seed_secrets(), "sqlite:///:memory:")
-    env["RESOURCE_SERVER_RESOURCE"] = value
-
-    result = subprocess.run(
-        [sys.executable, "-m", "shared.serve", "resource"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-    assert result.returncode != 0
-    lines = [line for line in result.stderr.splitlines() if "RESOURCE_SERVER_RESOURCE" in line]
-    assert len(lines) == 1, result.stderr
-    assert "configuration error" in lines[0]
-    assert "Traceback" not in result.stderr

@@ -37,3 +37,18 @@ def test_resource_server_refuses_to_start_unless_exactly_one_credential_is_set(v
     lines = [line for line in result.stderr.splitlines() if all(name in line for name in VARIABLES)]
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "/api/", "api.example", "ftp://api.example/", "https://api.example/#x", "https://u:p@api.example/"],
+    ids=["missing", "relative", "no-scheme", "ftp", "fragment", "userinfo"],
+)
+def test_resource_server_refuses_to_start_without_a_valid_resource(value):
+    result = start_resource_server(RESOURCE_SERVER_AUTH_TOKEN="t", RESOURCE_SERVER_RESOURCE=value)
+
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if "RESOURCE_SERVER_RESOURCE" in line]
+    assert len(lines) == 1, result.stderr
+    assert "configuration error" in lines[0]
+    assert "Traceback" not in result.stderr

@@ -4,7 +4,7 @@ A user of its own, never the demo user: the stack is shared by the whole session
 """
 
 import secrets
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -38,22 +38,6 @@ def user_client(stack):
 
 def deactivate(user: Client) -> None:
     user.stack.auth_manage("shell", "-v", "0", "-c", DEACTIVATE.format(username=user.secrets["DEMO_USERNAME"]))
-
-
-def exchange(user: Client, redirect: requests.Response) -> requests.Response:
-    """Exchange the code of an authorization response (Client.authorize) at the token endpoint."""
-    code = parse_qs(urlsplit(redirect.headers["Location"]).query)["code"][0]
-    return requests.post(
-        user.token_url,
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": user.secrets["DEMO_REDIRECT_URI"],
-            "client_id": user.secrets["DEMO_PUBLIC_CLIENT_ID"],
-            "code_verifier": redirect.verifier,
-        },
-        timeout=10,
-    )
 
 
 def signed_in_session(user: Client) -> tuple[requests.Session, str]:
@@ -105,7 +89,7 @@ def test_deactivated_user_cannot_refresh_nor_exchange_a_code_issued_before(user_
 
     deactivate(user_client)
 
-    for response in (user_client.refresh(refresh_token), exchange(user_client, pending)):
+    for response in (user_client.refresh(refresh_token), user_client.exchange(pending)):
         assert response.status_code == 400, response.text
         assert response.headers["Content-Type"] == "application/json"
         assert response.json()["error"] == "invalid_grant"

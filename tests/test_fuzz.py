@@ -168,23 +168,16 @@ def fuzz_stack():
     running.stop()
 
 
-@pytest.mark.parametrize("path", AUTH_PATHS)
-def test_no_request_gives_the_authorization_server_a_500(fuzz_stack, path):
+@pytest.mark.parametrize(
+    "server, path", [("auth", path) for path in AUTH_PATHS] + [("resource", path) for path in RESOURCE_PATHS]
+)
+def test_no_request_gives_a_server_a_500(fuzz_stack, server, path):
+    base_url = fuzz_stack.auth_url if server == "auth" else fuzz_stack.resource_url
+
     @FUZZ
     @given(request=requests_to(path))
     def check(request):
-        response = raw_http.send(fuzz_stack.auth_url, source_address=SOURCE, **request)
-        assert_no_server_error(response, request)
-
-    check()
-
-
-@pytest.mark.parametrize("path", RESOURCE_PATHS)
-def test_no_request_gives_the_resource_server_a_500(fuzz_stack, path):
-    @FUZZ
-    @given(request=requests_to(path))
-    def check(request):
-        response = raw_http.send(fuzz_stack.resource_url, source_address=SOURCE, **request)
+        response = raw_http.send(base_url, source_address=SOURCE, **request)
         assert_no_server_error(response, request)
 
     check()
