@@ -7,7 +7,7 @@ BENCH_OUTPUT (default docs/) as benchmarks.json and benchmarks.md.
 
     BENCH_SECONDS   seconds per load run (default 10)
     DATABASE_URL    a PostgreSQL server: the servers' databases are created there
-    REDIS_URL       a Redis for the resource servers' token cache (default: in-process)
+    REDIS_URL       a Redis for the resource servers' token cache (default: each RS's cache directory)
 """
 
 import base64
@@ -208,8 +208,7 @@ class Bench:
             for count in ROTATIONS:
                 # A fresh RS for each size, behind a relay that counts its introspection
                 # calls. Its caching window is longer than the run, so the hit rate shows
-                # the cache's capacity (Django's in-process cache keeps 300 entries unless
-                # told otherwise), not the once-a-window refresh every token needs.
+                # the cache's capacity, not the once-a-window refresh every token needs.
                 server = self.resource_server(
                     "credentials",
                     RESOURCE_SERVER_INTROSPECTION_URL=relay.url,
@@ -303,7 +302,7 @@ def main() -> int:
     bench = Bench(seconds)
     print(
         f"bench: {seconds:g} s per run, load from {load.generator()}, {bench.database}, "
-        f"token cache {'Redis' if bench.cache else 'in-process'}",
+        f"token cache {'Redis' if bench.cache else 'directory (diskcache)'}",
         flush=True,
     )
     bench.start()
@@ -315,7 +314,7 @@ def main() -> int:
                 "seconds_per_run": seconds,
                 "load_generator": load.generator(),
                 "database": bench.database,
-                "token_cache": "redis" if bench.cache else "in-process",
+                "token_cache": "redis" if bench.cache else "directory (diskcache)",
                 "gunicorn": "2 gthread workers x 4 threads per server (as shipped)",
             },
         }
