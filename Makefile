@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help env install migrate migrate-auth migrate-resource static run run-auth run-resource \
+.PHONY: help env install migrate migrate-auth migrate-resource migrate-team static run run-auth run-resource run-team \
 	lint test test-unit test-e2e test-compose bench up down logs lock clean
 
 help: ## List the targets
@@ -28,21 +28,29 @@ migrate-auth: env install ## Migrate and seed the authorization server's databas
 migrate-resource: env install ## Migrate the resource server's database
 	cd resource_server && ../$(BIN)/python manage.py migrate --no-input -v0
 
-migrate: migrate-auth migrate-resource ## Migrate both databases and seed the authorization server
+# The team API is the resource server project with the TEAM_ variables: the
+# launcher gives manage.py exactly the environment the team server gets.
+migrate-team: env install ## Migrate the team API's database
+	$(BIN)/python -m shared.serve manage team migrate --no-input -v0
+
+migrate: migrate-auth migrate-resource migrate-team ## Migrate every database and seed the authorization server
 
 # DEBUG is off under make run, so WhiteNoise serves the admin and login pages'
 # static files from STATIC_ROOT, as in production.
 static: env install ## Collect the authorization server's static files
 	cd auth_server && ../$(BIN)/python manage.py collectstatic --no-input -v0
 
-run: migrate static ## Serve both servers in the foreground (Ctrl-C stops both)
-	@$(BIN)/python -m shared.serve both
+run: migrate static ## Serve the AS and both APIs in the foreground (Ctrl-C stops them all)
+	@$(BIN)/python -m shared.serve all
 
 run-auth: migrate-auth static ## Serve only the authorization server
 	@$(BIN)/python -m shared.serve auth
 
 run-resource: migrate-resource ## Serve only the resource server
 	@$(BIN)/python -m shared.serve resource
+
+run-team: migrate-team ## Serve only the team API (the second example API)
+	@$(BIN)/python -m shared.serve team
 
 test: lint test-unit test-e2e ## Lint, unit tests of both servers, then the end-to-end suite
 

@@ -16,7 +16,9 @@ from pathlib import Path
 GENERATED = {
     "AS_SECRET_KEY": lambda: secrets.token_urlsafe(50),
     "RS_SECRET_KEY": lambda: secrets.token_urlsafe(50),
+    "TEAM_RS_SECRET_KEY": lambda: secrets.token_urlsafe(50),
     "OAUTH_RS_CLIENT_SECRET": lambda: secrets.token_urlsafe(48),
+    "OAUTH_RS_TEAM_CLIENT_SECRET": lambda: secrets.token_urlsafe(48),
     "OAUTH_RS_INTROSPECTION_TOKEN": lambda: secrets.token_urlsafe(32),
     "DEMO_PASSWORD": lambda: secrets.token_urlsafe(12),
     "DEMO_CLIENT_SECRET": lambda: secrets.token_urlsafe(48),
@@ -24,6 +26,11 @@ GENERATED = {
     "AS_DB_PASSWORD": lambda: secrets.token_urlsafe(24),
     "RS_DB_PASSWORD": lambda: secrets.token_urlsafe(24),
     "REDIS_PASSWORD": lambda: secrets.token_urlsafe(24),
+}
+# Each API authenticates to the AS as the client the seed registers for it.
+CREDENTIALS = {
+    "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": ("OAUTH_RS_CLIENT_ID", "OAUTH_RS_CLIENT_SECRET"),
+    "TEAM_RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": ("OAUTH_RS_TEAM_CLIENT_ID", "OAUTH_RS_TEAM_CLIENT_SECRET"),
 }
 
 
@@ -35,9 +42,9 @@ def render(template: str) -> str:
         if sep and not line.startswith("#"):
             if not value and name in GENERATED:
                 value = GENERATED[name]()
-            # The resource server authenticates to the AS as the seeded client.
-            if name == "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS" and not value:
-                value = f"{values['OAUTH_RS_CLIENT_ID']}:{values['OAUTH_RS_CLIENT_SECRET']}"
+            if not value and name in CREDENTIALS:
+                client_id, client_secret = (values[client] for client in CREDENTIALS[name])
+                value = f"{client_id}:{client_secret}"
             values[name] = value
             line = f"{name}={value}"
         lines.append(line)

@@ -1,79 +1,128 @@
-"""Serve the authorization server, the resource server, or both, with gunicorn.
+"""Serve the authorization server and the example APIs with gunicorn, or run one's manage.py.
 
-    python -m shared.serve auth|resource|both
+    python -m shared.serve auth|resource|team|all
+    python -m shared.serve manage auth|resource|team COMMAND [ARGS...]
+
+``resource`` is the first example API, ``team`` the second: the same
+resource_server project with another identity, configured by the ``TEAM_``
+variables with that prefix removed (TEAM_RS_SECRET_KEY reaches it as
+RS_SECRET_KEY). ``all`` serves the three (``both`` is its former name).
 
 Each server gets only what it may see (shared.settings.AUDIENCES): its own
 variables, from the process environment first and .env second, and the process
 basics (PATH, HOME, LANG, VIRTUAL_ENV...) that belong to no audience. Ports come
-from AS_PORT and RS_PORT. In the foreground: Ctrl-C stops every server, and if
-one server exits the other is stopped too.
+from AS_PORT, RS_PORT and TEAM_RS_PORT. In the foreground: Ctrl-C stops every
+server, and if one server exits the others are stopped too.
 """
 
 import os
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.settings import audience_of, dotenv_for
 
 ROOT = Path(__file__).resolve().parent.parent
-# The server's directory, which is also its audience, its port variable and default port.
+
+
+@dataclass(frozen=True)
+class Instance:
+    project: str  # the Django project's directory
+    audience: str  # shared.settings.AUDIENCES
+    port_variable: str  # as the user sets it
+    default_port: int
+    prefix: str = ""  # removed from the names of its variables
+    fixed: dict = field(default_factory=dict)  # set whatever the environment says
+
+
 SERVERS = {
-    "auth": ("auth_server", "AS_PORT", 8000),
-    "resource": ("resource_server", "RS_PORT", 8001),
+    "auth": Instance("auth_server", "auth_server", "AS_PORT", 8000),
+    "resource": Instance("resource_server", "resource_server", "RS_PORT", 8001),
+    # The team instance's settings must not read .env: they would take the first
+    # API's RS_* and RESOURCE_SERVER_* values for whatever the team leaves unset.
+    "team": Instance(
+        "resource_server",
+        "team",
+        "TEAM_RS_PORT",
+        8002,
+        prefix="TEAM_",
+        fixed={"RS_NAME": "team_server", "DJANGO_READ_DOT_ENV_FILE": "false"},
+    ),
 }
+EVERY = "all"
+FORMER_NAMES = {"both": EVERY}
 
 
 def environment_of(server: str) -> dict[str, str]:
-    audience = SERVERS[server][0]
+    instance = SERVERS[server]
 
     def visible(name: str) -> bool:
         audiences = audience_of(name)
-        return not audiences or audience in audiences
+        return not audiences or instance.audience in audiences
 
     inherited = {name: value for name, value in os.environ.items() if visible(name)}
-    return {"DJANGO_SETTINGS_MODULE": "config.settings.local", **dotenv_for(ROOT, audience), **inherited}
+    own = {**dotenv_for(ROOT, instance.audience), **inherited}
+    if instance.prefix:
+        # TEAM_LOG_LEVEL wins over LOG_LEVEL for the team instance.
+        prefixed = {
+            name.removeprefix(instance.prefix): value for name, value in own.items() if name.startswith(instance.prefix)
+        }
+        own = {**{name: value for name, value in own.items() if not name.startswith(instance.prefix)}, **prefixed}
+    return {"DJANGO_SETTINGS_MODULE": "config.settings.local", **own, **instance.fixed}
 
 
-def port(server: str, environment: dict[str, str]) -> str:
-    _, variable, default = SERVERS[server]
-    return environment.get(variable) or str(default)
+def port(server: str) -> str:
+    instance = SERVERS[server]
+    value = os.environ.get(instance.port_variable) or dotenv_for(ROOT, instance.audience).get(instance.port_variable)
+    return value or str(instance.default_port)
 
 
 def start(server: str, environment: dict[str, str]) -> subprocess.Popen:
-    bind = f"{environment.get('BIND_HOST', '127.0.0.1')}:{port(server, environment)}"
+    bind = f"{environment.get('BIND_HOST', '127.0.0.1')}:{port(server)}"
     command = [sys.executable, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", "config.wsgi"]
     # A fixed command line: nothing in it comes from a request or a file (S603).
     return subprocess.Popen(  # noqa: S603
-        command, cwd=ROOT / SERVERS[server][0], env={**environment, "GUNICORN_BIND": bind}
+        command, cwd=ROOT / SERVERS[server].project, env={**environment, "GUNICORN_BIND": bind}
     )
 
 
-def demo_command(auth_port: str, resource_port: str) -> str:
+def manage(server: str, arguments: list[str]) -> int:
+    """``manage.py`` of ``server``'s project, with exactly the environment its server gets."""
+    command = [sys.executable, "manage.py", *arguments]
+    # The arguments are the caller's own command line, run as the caller (S603).
+    return subprocess.run(command, cwd=ROOT / SERVERS[server].project, env=environment_of(server)).returncode  # noqa: S603
+
+
+def demo_command(auth_port: str, variable: str, scope: str, api_port: str) -> str:
+    """A client-credentials token for one API (RFC 8707 ``resource``), and a call to that API with it."""
     token_url = f"http://127.0.0.1:{auth_port}/o/token/"
-    me_url = f"http://127.0.0.1:{resource_port}/api/me/"
+    me_url = f"http://127.0.0.1:{api_port}/api/me/"
     get_token = (
         f'curl -s -u "$DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET" -d grant_type=client_credentials'
-        f' -d "resource=$RESOURCE_SERVER_RESOURCE" {token_url}'
+        f' -d scope={scope} -d "resource=${variable}" {token_url}'
         ' | sed -E \'s/.*"access_token": ?"([^"]+)".*/\\1/\''
     )
     return f'. ./.env && curl -s -H "Authorization: Bearer $({get_token})" {me_url}'
 
 
-def main(which: str) -> int:
-    names = list(SERVERS) if which == "both" else [which]
-    environments = {name: environment_of(name) for name in names}
-    processes = [start(name, environments[name]) for name in names]
-    if which == "both":
-        auth_port, resource_port = (port(name, environments[name]) for name in names)
-        print(
-            f"\nAuthorization server: http://127.0.0.1:{auth_port}/  "
-            f"Resource server: http://127.0.0.1:{resource_port}/\n"
-            "Get a client-credentials token and call the resource server with it:\n\n"
-            f"  {demo_command(auth_port, resource_port)}\n",
-            flush=True,
-        )
+def demo() -> str:
+    auth, resource, team = (port(server) for server in SERVERS)
+    return (
+        f"\nAuthorization server: http://127.0.0.1:{auth}/  "
+        f"Resource server: http://127.0.0.1:{resource}/  Team API: http://127.0.0.1:{team}/\n"
+        "Get a client-credentials token for each API and call that API with it:\n\n"
+        f"  {demo_command(auth, 'RESOURCE_SERVER_RESOURCE', 'read', resource)}\n\n"
+        f"  {demo_command(auth, 'TEAM_RESOURCE_SERVER_RESOURCE', 'team:read', team)}\n"
+    )
+
+
+def serve(which: str) -> int:
+    names = list(SERVERS) if which == EVERY else [which]
+    processes = [start(name, environment_of(name)) for name in names]
+    if which == EVERY:
+        print(demo(), flush=True)
 
     def stop(*_):
         for process in processes:
@@ -93,7 +142,19 @@ def main(which: str) -> int:
         stop()
 
 
+USAGE = """usage: python -m shared.serve auth|resource|team|all
+       python -m shared.serve manage auth|resource|team COMMAND [ARGS...]"""
+
+
+def main(arguments: list[str]) -> int | str:
+    if len(arguments) >= 3 and arguments[0] == "manage" and arguments[1] in SERVERS:
+        return manage(arguments[1], arguments[2:])
+    if len(arguments) == 1:
+        which = FORMER_NAMES.get(arguments[0], arguments[0])
+        if which in (*SERVERS, EVERY):
+            return serve(which)
+    return USAGE
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in (*SERVERS, "both"):
-        sys.exit("usage: python -m shared.serve auth|resource|both")
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

@@ -14,10 +14,13 @@ env = environ.Env()
 
 
 # Who may see which variable of the one .env. A server never receives the other
-# server's secrets, and the serving AS never receives the seed's (the demo
-# password, the RS's client secret): only ``manage.py seed`` reads those. The
-# Compose-only secrets are docker compose's alone, even when a shell exports them.
-COMMON_PREFIXES = (
+# server's secrets, the serving AS never receives the seed's (the demo password,
+# the APIs' client secrets): only ``manage.py seed`` reads those, with the APIs'
+# resource identifiers and scopes it registers. The two example APIs never see
+# each other's variables. The Compose-only secrets are docker compose's alone,
+# even when a shell exports them. An entry ending in ``_`` is a prefix; any other
+# entry is one exact name.
+COMMON = (
     "DJANGO_",
     "GUNICORN_",
     "DATABASE_",
@@ -27,16 +30,30 @@ COMMON_PREFIXES = (
     "BIND_HOST",
 )
 AUDIENCES = {
-    "auth_server": COMMON_PREFIXES + ("AS_", "OAUTH_"),
-    "seed": ("OAUTH_RS_", "DEMO_"),
-    "resource_server": COMMON_PREFIXES + ("RS_", "RESOURCE_SERVER_"),
+    "auth_server": COMMON + ("AS_", "OAUTH_"),
+    "seed": (
+        "OAUTH_RS_",
+        "DEMO_",
+        "RESOURCE_SERVER_RESOURCE",
+        "RESOURCE_SERVER_SCOPES",
+        "TEAM_RESOURCE_SERVER_RESOURCE",
+        "TEAM_RESOURCE_SERVER_SCOPES",
+    ),
+    "resource_server": COMMON + ("RS_", "RESOURCE_SERVER_"),
+    # The second example API: the resource server's own names behind TEAM_, which
+    # shared.serve strips before the team instance sees them.
+    "team": COMMON + ("TEAM_",),
     "compose": ("POSTGRES_", "REDIS_"),
 }
 
 
+def matches(name: str, entries: tuple[str, ...]) -> bool:
+    return any(name.startswith(entry) if entry.endswith("_") else name == entry for entry in entries)
+
+
 def audience_of(name: str) -> set[str]:
     """The processes that may see the variable ``name`` (empty: none of ours)."""
-    audiences = {audience for audience, prefixes in AUDIENCES.items() if name.startswith(prefixes)}
+    audiences = {audience for audience, entries in AUDIENCES.items() if matches(name, entries)}
     if "seed" in audiences:
         audiences.discard("auth_server")  # OAUTH_RS_* are the seed's, not the serving AS's
     return audiences
