@@ -25,6 +25,7 @@ GENERATED = {
     "POSTGRES_PASSWORD": lambda: secrets.token_urlsafe(24),
     "AS_DB_PASSWORD": lambda: secrets.token_urlsafe(24),
     "RS_DB_PASSWORD": lambda: secrets.token_urlsafe(24),
+    "TEAM_RS_DB_PASSWORD": lambda: secrets.token_urlsafe(24),
     "REDIS_PASSWORD": lambda: secrets.token_urlsafe(24),
 }
 # Each API authenticates to the AS as the client the seed registers for it.
