@@ -1,12 +1,14 @@
-"""End-to-end fixtures: both servers really running.
+"""End-to-end fixtures: the servers really running.
 
 By default every test that uses ``stack`` runs against servers this suite starts
 itself, in token mode and in credentials mode, on SQLite and, when
-TEST_DATABASE_URL names a PostgreSQL server, on PostgreSQL.
+TEST_DATABASE_URL names a PostgreSQL server, on PostgreSQL. ``team_api`` adds the
+second example API, in the same mode.
 
-With E2E_AUTH_URL and E2E_RESOURCE_URL set (``make test-compose``), the same
-tests run against those servers instead, in the mode E2E_MODE names, with the
-seeded secrets taken from the environment.
+With E2E_AUTH_URL, E2E_RESOURCE_URL and E2E_TEAM_URL set (``make test-compose``),
+the same tests run against those servers instead, in the mode E2E_MODE names, with
+the seeded secrets and the first API's RESOURCE_SERVER_RESOURCE taken from the
+environment.
 """
 
 import os
@@ -42,6 +44,8 @@ def external_stack(mode: str) -> Stack:
         os.environ["E2E_AUTH_URL"],
         os.environ["E2E_RESOURCE_URL"],
         {name: os.environ[name] for name in seed_secrets()},
+        os.environ["RESOURCE_SERVER_RESOURCE"],
+        team_url=os.environ.get("E2E_TEAM_URL"),
     )
 
 
@@ -51,6 +55,14 @@ def stack(request):
     running = external_stack(mode) if EXTERNAL else start_stack(mode, database)
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def team_api(stack) -> str:
+    """The team API's URL: the second example API, its own client, resource identifier, scopes and database."""
+    url = stack.team_api()
+    assert url, "E2E_TEAM_URL is not set"
+    return url
 
 
 @pytest.fixture
@@ -63,13 +75,15 @@ def resource_server(stack, tmp_path):
     """Start extra resource servers in the stack's mode: ``resource_server(**environment)``.
 
     Each runs as shipped (its workers share one token cache, its database is
-    migrated), and RESOURCE_SERVER_INTROSPECTION_URL points at the stack's AS
-    unless overridden.
+    migrated). Unless overridden, RESOURCE_SERVER_INTROSPECTION_URL points at the
+    stack's AS and RESOURCE_SERVER_RESOURCE is the first API's: one more process
+    of that API, which the AS knows, not an API of its own.
     """
     started = []
 
     def start(**environment):
         database = f"sqlite:///{tmp_path}/resource-server-{len(started)}.sqlite3"
+        environment = {"RESOURCE_SERVER_RESOURCE": stack.resource, **environment}
         env = resource_server_environment(stack.auth_url, stack.mode, stack.secrets, database, **environment)
         manage("resource_server", "migrate", "--no-input", env=env)
         server = Server("resource", env, int(env["RS_PORT"]))

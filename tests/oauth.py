@@ -159,8 +159,10 @@ class Client:
             timeout=10,
         )
 
-    def api(self, path: str, token: str | None = None, method: str = "GET", **kwargs) -> requests.Response:
+    def api(self, path: str, token: str | None = None, method: str = "GET", at=None, **kwargs) -> requests.Response:
+        """Call the first API, or the API whose URL is ``at``."""
         headers = kwargs.pop("headers", {})
         if token is not None:
             headers.update(bearer(token))
-        return requests.request(method, f"{self.stack.resource_url}{path}", headers=headers, timeout=15, **kwargs)
+        url = f"{at or self.stack.resource_url}{path}"
+        return requests.request(method, url, headers=headers, timeout=15, **kwargs)

@@ -1,8 +1,10 @@
-"""Start the authorization server and the resource server as real gunicorn processes.
+"""Start the authorization server and the example APIs as real gunicorn processes.
 
-Each server runs the way ``make run-auth`` / ``make run-resource`` runs it
-(``python -m shared.serve``), with production settings, on a free loopback port,
-configured by its environment alone.
+Each server runs the way ``make run-auth`` / ``make run-resource`` / ``make run-team``
+runs it (``python -m shared.serve``), with production settings, on a free loopback
+port, configured by its environment alone. The AS is seeded with both APIs, each
+registered with its own client, resource identifier (its loopback URL) and scopes;
+the team API's process starts on first use (``Stack.team_api``).
 """
 
 import contextlib
@@ -21,6 +23,9 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+FIRST_API_SCOPES = "read write notes"
+TEAM_API_SCOPES = "team:read team:write team:notes"
+TEAM_PREFIX = "TEAM_"
 # Only what a process needs to run; nothing of the caller's OAuth configuration.
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
@@ -87,7 +92,7 @@ def manage(server: str, *args: str, env: dict) -> None:
 
 @dataclass
 class Server:
-    name: str  # "auth" or "resource"
+    name: str  # "auth", "resource" or "team": what shared.serve starts
     env: dict
     port: int
     process: subprocess.Popen | None = None
@@ -175,15 +180,36 @@ def wait_healthy(url: str, seconds: float = 60) -> None:
 
 @dataclass
 class Stack:
-    """Both servers, and the secrets they were seeded with."""
+    """The AS and the first API, the team API once asked for, and the secrets they were seeded with."""
 
     mode: str  # "token" or "credentials"
     database: str
     auth_url: str
     resource_url: str
     secrets: dict
+    resource: str  # the first API's resource identifier
     servers: list = field(default_factory=list)
     cleanup: list = field(default_factory=list)
+    databases: Databases | None = None
+    team_port: int | None = None  # registered at the AS by the seed, served once asked for
+    team_url: str | None = None
+
+    def team_api(self) -> str | None:
+        """The team API's URL: under Compose, E2E_TEAM_URL; here, its server, started on first use."""
+        if self.team_url is None and self.databases is not None:
+            env = team_environment(self, self.databases.url("team_server"))
+            subprocess.run(
+                [sys.executable, "-m", "shared.serve", "manage", "team", "migrate", "--no-input"],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            team = Server("team", env, self.team_port)
+            self.servers.append(team)
+            team.start()
+            self.team_url = team.url
+        return self.team_url
 
     @property
     def compose_project(self) -> str | None:
@@ -233,6 +259,8 @@ def seed_secrets() -> dict:
     return {
         "OAUTH_RS_CLIENT_ID": "resource-server",
         "OAUTH_RS_CLIENT_SECRET": secrets.token_urlsafe(48),
+        "OAUTH_RS_TEAM_CLIENT_ID": "team-api",
+        "OAUTH_RS_TEAM_CLIENT_SECRET": secrets.token_urlsafe(48),
         "OAUTH_RS_INTROSPECTION_TOKEN": secrets.token_urlsafe(32),
         "DEMO_USERNAME": "demo",
         "DEMO_PASSWORD": secrets.token_urlsafe(12),
@@ -251,12 +279,14 @@ def introspection_credentials(mode: str, seeded: dict) -> dict:
     return {"RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": credentials}
 
 
-def resource_server_environment(auth_url: str, mode: str, seeded: dict, database_url: str, **extra) -> dict:
-    """A resource server on a free port, whose resource identifier is its loopback URL.
+def resource_server_environment(
+    auth_url: str, mode: str, seeded: dict, database_url: str, port: int | None = None, **extra
+) -> dict:
+    """A resource server on ``port`` (default: a free one), whose resource identifier is its loopback URL.
 
     Its token cache is a directory of its own, shared by its workers only.
     """
-    port = free_port()
+    port = port or free_port()
     return {
         **base_environment(),
         "RS_SECRET_KEY": secrets.token_urlsafe(50),
@@ -264,33 +294,84 @@ def resource_server_environment(auth_url: str, mode: str, seeded: dict, database
         "RS_PORT": str(port),
         "RS_CACHE_DIR": tempfile.mkdtemp(prefix="rs-cache-"),
         "RESOURCE_SERVER_RESOURCE": f"http://127.0.0.1:{port}/",
+        "RESOURCE_SERVER_SCOPES": FIRST_API_SCOPES,
         "RESOURCE_SERVER_INTROSPECTION_URL": f"{auth_url}/o/introspect/",
         **introspection_credentials(mode, seeded),
         **extra,
     }
 
 
+def team_introspection_credentials(stack: Stack) -> dict:
+    """The team API's own: its client's credentials, or a token with scope introspection issued to that client."""
+    client = (stack.secrets["OAUTH_RS_TEAM_CLIENT_ID"], stack.secrets["OAUTH_RS_TEAM_CLIENT_SECRET"])
+    if stack.mode == "credentials":
+        return {"RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": ":".join(client)}
+    response = requests.post(
+        f"{stack.auth_url}/o/token/",
+        data={"grant_type": "client_credentials", "scope": "introspection"},
+        auth=client,
+        timeout=10,
+    )
+    response.raise_for_status()
+    return {"RESOURCE_SERVER_AUTH_TOKEN": response.json()["access_token"]}
+
+
+def team_environment(stack: Stack, database_url: str) -> dict:
+    """The team API as make run-team configures it: the resource server's variables behind TEAM_."""
+    base = base_environment()
+    own = resource_server_environment(
+        stack.auth_url,
+        stack.mode,
+        stack.secrets,
+        database_url,
+        port=stack.team_port,
+        RESOURCE_SERVER_SCOPES=TEAM_API_SCOPES,
+        RESOURCE_SERVER_SCOPE_PREFIX="team:",
+        **team_introspection_credentials(stack),
+    )
+    return {**base, **{f"{TEAM_PREFIX}{name}": value for name, value in own.items() if name not in base}}
+
+
 def start_stack(mode: str, database: str, **resource_environment) -> Stack:
     folder = Path(tempfile.mkdtemp(prefix=f"e2e-{mode}-{database}-"))
     databases = Databases(database, folder)
     seeded = seed_secrets()
+    auth_port = free_port()
+    # Each API's port comes first: its resource identifier names it, and the seed registers it.
+    resource_env = resource_server_environment(
+        f"http://127.0.0.1:{auth_port}", mode, seeded, databases.url("resource_server"), **resource_environment
+    )
+    team_port = free_port()
+    # The serving AS never sees the seed's variables (shared.serve filters them out).
     auth_env = {
         **base_environment(),
         **seeded,
+        "RESOURCE_SERVER_RESOURCE": resource_env["RESOURCE_SERVER_RESOURCE"],
+        "RESOURCE_SERVER_SCOPES": resource_env["RESOURCE_SERVER_SCOPES"],
+        "TEAM_RESOURCE_SERVER_RESOURCE": f"http://127.0.0.1:{team_port}/",
+        "TEAM_RESOURCE_SERVER_SCOPES": TEAM_API_SCOPES,
         "AS_SECRET_KEY": secrets.token_urlsafe(50),
         "AS_DATABASE_URL": databases.url("auth_server"),
-        "AS_PORT": str(free_port()),
+        "AS_PORT": str(auth_port),
     }
     manage("auth_server", "migrate", "--no-input", env=auth_env)
     manage("auth_server", "collectstatic", "--no-input", env=auth_env)
     manage("auth_server", "seed", env=auth_env)
-    auth = Server("auth", auth_env, int(auth_env["AS_PORT"]))
-    resource_env = resource_server_environment(
-        auth.url, mode, seeded, databases.url("resource_server"), **resource_environment
-    )
+    auth = Server("auth", auth_env, auth_port)
     manage("resource_server", "migrate", "--no-input", env=resource_env)
     resource = Server("resource", resource_env, int(resource_env["RS_PORT"]))
-    stack = Stack(mode, database, auth.url, resource.url, seeded, [auth, resource], [databases.drop])
+    stack = Stack(
+        mode,
+        database,
+        auth.url,
+        resource.url,
+        seeded,
+        resource_env["RESOURCE_SERVER_RESOURCE"],
+        [auth, resource],
+        [databases.drop],
+        databases,
+        team_port,
+    )
     try:
         auth.start()
         resource.start()

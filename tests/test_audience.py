@@ -1,8 +1,9 @@
 """RFC 8707 audience: the RS accepts only tokens issued for its own resource identifier.
 
-Every RS the suite starts has RESOURCE_SERVER_RESOURCE=http://127.0.0.1:<its port>/
-(tests/stack.py); a client reads it from the RS's metadata (RFC 9728) and asks the
-AS for a token bound to it with ``resource``.
+Every API the suite starts has RESOURCE_SERVER_RESOURCE=http://127.0.0.1:<its port>/
+(tests/stack.py), registered at the AS; a client reads it from the API's metadata
+(RFC 9728) and asks the AS for a token bound to it with ``resource``. "Another API"
+is the team API; tests/test_many_apis.py covers the two APIs side by side.
 """
 
 import re
@@ -11,11 +12,11 @@ import requests
 
 from .oauth import bearer
 
-PAYMENTS = "https://payments.example/"
+UNREGISTERED = "https://payments.example/"
 
 
-def resource_of(stack) -> str:
-    response = requests.get(f"{stack.resource_url}/.well-known/oauth-protected-resource", timeout=15)
+def resource_of(api_url: str) -> str:
+    response = requests.get(f"{api_url}/.well-known/oauth-protected-resource", timeout=15)
     assert response.status_code == 200
     return response.json()["resource"]
 
@@ -28,10 +29,10 @@ def assert_not_for_this_resource(response):
 
 
 def test_client_credentials_token_for_this_resource_is_accepted(client, stack):
-    response = client.client_credentials(scope="read", resource=resource_of(stack))
+    response = client.client_credentials(scope="read", resource=resource_of(stack.resource_url))
     assert response.status_code == 200, response.text
     token = response.json()["access_token"]
-    assert client.introspect(token).json()["aud"] == [resource_of(stack)]
+    assert client.introspect(token).json()["aud"] == [resource_of(stack.resource_url)]
 
     answer = client.api("/api/me/", token)
 
@@ -40,41 +41,35 @@ def test_client_credentials_token_for_this_resource_is_accepted(client, stack):
 
 
 def test_authorization_code_token_for_this_resource_is_accepted(client, stack):
-    tokens = client.authorization_code_tokens(scope="read", resource=resource_of(stack))
+    tokens = client.authorization_code_tokens(scope="read", resource=resource_of(stack.resource_url))
 
     answer = client.api("/api/me/", tokens["access_token"])
 
-    assert client.introspect(tokens["access_token"]).json()["aud"] == [resource_of(stack)]
+    assert client.introspect(tokens["access_token"]).json()["aud"] == [resource_of(stack.resource_url)]
     assert answer.status_code == 200
     assert answer.json()["username"] == stack.secrets["DEMO_USERNAME"]
 
 
-def test_token_for_another_api_is_refused(client, stack):
-    cc_token = client.client_credentials_token(scope="read", resource=PAYMENTS)
-    code_token = client.authorization_code_tokens(scope="read", resource=PAYMENTS)["access_token"]
+def test_a_resource_that_names_no_registered_api_gets_no_token(client):
+    """RFC 8707 §2: invalid_target, rather than a token that every API refuses."""
+    response = client.client_credentials(scope="read", resource=UNREGISTERED)
 
-    assert_not_for_this_resource(client.api("/api/me/", cc_token))
-    assert_not_for_this_resource(client.api("/api/me/", code_token))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_target"
+    assert "access_token" not in response.json()
 
 
 def test_the_comparison_is_exact(client, stack):
-    without_slash = client.client_credentials_token(scope="read", resource=resource_of(stack).rstrip("/"))
+    """The AS matches the registered identifier exactly too: without its slash it names no API."""
+    response = client.client_credentials(scope="read", resource=resource_of(stack.resource_url).rstrip("/"))
 
-    assert_not_for_this_resource(client.api("/api/me/", without_slash))
-
-
-def test_token_for_both_apis_is_accepted(client, stack):
-    token = client.client_credentials_token(scope="read", resource=[PAYMENTS, resource_of(stack)])
-
-    answer = client.api("/api/me/", token)
-
-    assert answer.status_code == 200
-    assert answer.json()["client_id"] == stack.secrets["DEMO_CLIENT_ID"]
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_target"
 
 
-def test_a_refused_audience_is_refused_from_the_cache_too(client, resource_server, relay):
+def test_a_refused_audience_is_refused_from_the_cache_too(client, resource_server, relay, team_api):
     server = resource_server(RESOURCE_SERVER_INTROSPECTION_URL=relay.url)
-    token = client.client_credentials_token(scope="read", resource=PAYMENTS)
+    token = client.client_credentials_token(scope="team:read", resource=resource_of(team_api))
 
     answers = [requests.get(f"{server.url}/api/me/", headers=bearer(token), timeout=15) for _ in range(3)]
 
@@ -87,7 +82,7 @@ def test_token_without_audience_is_accepted_unless_one_is_required(client, stack
     token = client.client_credentials_token(scope="read")
     assert "aud" not in client.introspect(token).json()
     strict = resource_server(RESOURCE_SERVER_REQUIRE_AUDIENCE="true")
-    bound = client.client_credentials_token(scope="read", resource=f"{strict.url}/")
+    bound = client.client_credentials_token(scope="read", resource=stack.resource)
 
     lenient_answer = client.api("/api/me/", token)
     strict_answer = requests.get(f"{strict.url}/api/me/", headers=bearer(token), timeout=15)
