@@ -8,12 +8,12 @@ from .stack import ROOT, resource_server_environment, seed_secrets
 VARIABLES = ("RESOURCE_SERVER_AUTH_TOKEN", "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS")
 
 
-def start_resource_server(**overrides) -> subprocess.CompletedProcess:
+def start_resource_server(server: str = "resource", **overrides) -> subprocess.CompletedProcess:
     env = resource_server_environment("http://127.0.0.1:9", "token", seed_secrets(), "sqlite:///:memory:")
     env.pop("RESOURCE_SERVER_AUTH_TOKEN")
     env.update(overrides)
     return subprocess.run(
-        [sys.executable, "-m", "shared.serve", "resource"],
+        [sys.executable, "-m", "shared.serve", server],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -51,4 +51,15 @@ def test_resource_server_refuses_to_start_without_a_valid_resource(value):
     lines = [line for line in result.stderr.splitlines() if "RESOURCE_SERVER_RESOURCE" in line]
     assert len(lines) == 1, result.stderr
     assert "configuration error" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_the_team_api_takes_nothing_from_the_first_apis_variables():
+    """The team instance reads TEAM_* alone: a complete first API is no configuration of it."""
+    result = start_resource_server("team", RESOURCE_SERVER_AUTH_TOKEN="t")
+
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if "configuration error" in line]
+    assert len(lines) == 1, result.stderr
+    assert "RS_SECRET_KEY" in lines[0]
     assert "Traceback" not in result.stderr

@@ -15,9 +15,24 @@ from pathlib import Path
 
 import pytest
 
+from shared.settings import dotenv_values
+
 from .stack import ROOT
 
-SECRETS = ("AS_SECRET_KEY", "RS_SECRET_KEY", "OAUTH_RS_CLIENT_SECRET", "DEMO_PASSWORD", "POSTGRES_PASSWORD")
+SECRETS = (
+    "AS_SECRET_KEY",
+    "RS_SECRET_KEY",
+    "TEAM_RS_SECRET_KEY",
+    "OAUTH_RS_CLIENT_SECRET",
+    "OAUTH_RS_TEAM_CLIENT_SECRET",
+    "DEMO_PASSWORD",
+    "POSTGRES_PASSWORD",
+)
+# Each API introspects as its own client (shared.dotenv.CREDENTIALS).
+CREDENTIALS = {
+    "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": ("OAUTH_RS_CLIENT_ID", "OAUTH_RS_CLIENT_SECRET"),
+    "TEAM_RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": ("OAUTH_RS_TEAM_CLIENT_ID", "OAUTH_RS_TEAM_CLIENT_SECRET"),
+}
 
 # Runs shared.dotenv as ``python -m`` does, under an audit hook (PEP 578) that
 # records how files in the folder are created, linked, renamed and chmod-ed.
@@ -88,8 +103,9 @@ def assert_complete(dotenv: Path) -> None:
     assert set(values(dotenv.parent / ".env.example")) <= set(written)
     assert all(len(written[name]) >= 16 for name in SECRETS), written
     assert len({written[name] for name in SECRETS}) == len(SECRETS)
-    credentials = f"{written['OAUTH_RS_CLIENT_ID']}:{written['OAUTH_RS_CLIENT_SECRET']}"
-    assert written["RESOURCE_SERVER_INTROSPECTION_CREDENTIALS"] == credentials
+    for variable, (client_id, client_secret) in CREDENTIALS.items():
+        assert written[variable] == f"{written[client_id]}:{written[client_secret]}"
+    assert written["OAUTH_RS_CLIENT_ID"] != written["OAUTH_RS_TEAM_CLIENT_ID"]
 
 
 def test_dotenv_is_created_0600_by_one_exclusive_open_and_linked_whole_into_place(folder):
@@ -174,3 +190,17 @@ def test_runs_started_together_write_once(folder):
     assert stat.S_IMODE(dotenv.stat().st_mode) == 0o600
     assert sorted(path.name for path in folder.iterdir()) == [".env", ".env.example", "start"]
     assert_complete(dotenv)
+
+
+def test_a_shell_reads_dotenv_as_the_servers_do(folder):
+    """make run's demo command and make test-compose source .env: a value with spaces is quoted."""
+    assert make_env(folder).returncode == 0
+    script = 'set -a; . ./.env; printf "%s\\n" "$RESOURCE_SERVER_SCOPES" "$TEAM_RESOURCE_SERVER_SCOPES"'
+
+    result = subprocess.run(["bash", "-c", script], cwd=folder, env=environment(), capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.splitlines() == ["read write notes", "team:read team:write team:notes"]
+    servers = dotenv_values(folder / ".env")
+    assert result.stdout.splitlines() == [servers["RESOURCE_SERVER_SCOPES"], servers["TEAM_RESOURCE_SERVER_SCOPES"]]
