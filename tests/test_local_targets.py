@@ -1,9 +1,10 @@
-"""``make run-auth`` and ``make run-resource`` started together in a fresh copy of the repository.
+"""``make run-auth`` and ``make run-resource`` started together in a fresh copy of the repository, then ``make run``.
 
 As two terminals or a process manager would start them: no .venv, no .env and no
 var/ yet, so each target installs, writes .env and prepares its server before
 serving it with the local settings. The copy holds the files of the work tree that
 git would commit. Installing takes about half a minute; the module runs it once.
+Last, ``make run`` serves the AS and both example APIs from that copy.
 """
 
 import hashlib
@@ -33,6 +34,7 @@ NOT_INHERITED = (
     "OAUTH_",
     "DEMO_",
     "RESOURCE_SERVER_",
+    "TEAM_",
     "DJANGO_",
     "GUNICORN_",
     "POSTGRES_",
@@ -98,6 +100,7 @@ class Target:
     url: str
     log: Path
     process: subprocess.Popen | None = None
+    others: tuple[str, ...] = ()  # more servers the target serves
 
     def start(self, repository: Path, environment: dict) -> None:
         with self.log.open("ab") as log:
@@ -113,20 +116,25 @@ class Target:
 
     def serving(self) -> bool:
         try:
-            return requests.get(f"{self.url}/healthz", timeout=2).status_code == 200
+            return all(requests.get(f"{url}/healthz", timeout=2).status_code == 200 for url in (self.url, *self.others))
         except requests.ConnectionError:
             return False
 
     def environments(self) -> list[tuple[str, dict]]:
         """The command line and the environment of every process the target started."""
+        return [(command, environment) for command, _, environment in self.processes()]
+
+    def processes(self) -> list[tuple[str, Path, dict]]:
+        """The command line, the working directory and the environment of every process the target started."""
         found = []
         for pid in process_group(self.process.pid):
             try:
                 command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                directory = Path(os.readlink(f"/proc/{pid}/cwd"))
                 pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
             except OSError:
                 continue
-            found.append((command, dict(pair.decode().split("=", 1) for pair in pairs if b"=" in pair)))
+            found.append((command, directory, dict(pair.decode().split("=", 1) for pair in pairs if b"=" in pair)))
         return found
 
     def stop(self) -> None:
@@ -324,3 +332,117 @@ def test_run_resource_alone_prepares_only_the_resource_servers_database(resource
     assert [name for name in created if name.startswith("auth_server")] == []
     # The databases and the token cache are readable by their owner alone.
     assert stat.S_IMODE((repository / "var").stat().st_mode) == 0o700
+
+
+@pytest.fixture(scope="module")
+def run_all(resource_alone, repository, tmp_path_factory):
+    """``make run`` in the same copy, after the others stopped, on the ports a developer wrote into .env."""
+    resource_alone.stop()
+    auth, resource, team = (f"http://127.0.0.1:{free_port()}" for _ in range(3))
+    edits = {
+        "AS_PORT": auth.rpartition(":")[2],
+        "RS_PORT": resource.rpartition(":")[2],
+        "TEAM_RS_PORT": team.rpartition(":")[2],
+        "RESOURCE_SERVER_INTROSPECTION_URL": f"{auth}/o/introspect/",
+        "TEAM_RESOURCE_SERVER_INTROSPECTION_URL": f"{auth}/o/introspect/",
+        "RESOURCE_SERVER_RESOURCE": f"{resource}/",
+        "TEAM_RESOURCE_SERVER_RESOURCE": f"{team}/",
+    }
+    dotenv_file = repository / ".env"
+    lines = dotenv_file.read_text().splitlines()
+    dotenv_file.write_text(
+        "".join(
+            f"{name}={edits[name]}\n" if name in edits else f"{line}\n"
+            for line, name in ((line, line.partition("=")[0]) for line in lines)
+        )
+    )
+    target = Target("run", auth, tmp_path_factory.mktemp("logs") / "run.log", others=(resource, team))
+    try:
+        target.start(repository, terminal_environment())
+        wait_until_serving([target])
+        yield target, {"auth": auth, "resource": resource, "team": team}
+    finally:
+        target.stop()
+
+
+def test_make_run_serves_the_authorization_server_and_both_apis(run_all, repository):
+    target, urls = run_all
+    log = target.log.read_text()
+
+    for url in urls.values():
+        response = requests.get(f"{url}/healthz", timeout=5)
+        assert response.status_code == 200, log
+        assert response.json() == {"status": "ok"}
+    assert "cd resource_server && ../.venv/bin/python manage.py migrate" in log
+    assert ".venv/bin/python -m shared.serve manage team migrate" in log
+    assert "Traceback" not in log, log
+    # Each API has its own database and its own token cache.
+    created = sorted(path.name for path in (repository / "var").iterdir())
+    assert {"auth_server.sqlite3", "resource_server.sqlite3", "team_server.sqlite3"} <= set(created), created
+
+
+def test_the_team_api_answers_with_its_own_identity(run_all):
+    _, urls = run_all
+    described = {
+        name: requests.get(f"{urls[name]}/.well-known/oauth-protected-resource", timeout=5).json()
+        for name in ("resource", "team")
+    }
+
+    assert described["team"]["resource"] == f"{urls['team']}/"
+    assert described["team"]["scopes_supported"] == ["team:read", "team:write", "team:notes"]
+    assert described["resource"]["resource"] == f"{urls['resource']}/"
+    assert described["resource"]["scopes_supported"] == ["read", "write", "notes"]
+
+
+def test_the_demo_commands_make_run_prints_call_each_api_with_a_token_asked_for_it(run_all, repository):
+    target, _ = run_all
+    commands = [line.strip() for line in target.log.read_text().splitlines() if line.strip().startswith(". ./.env")]
+    assert len(commands) == 2, target.log.read_text()
+
+    answers = [
+        subprocess.run(
+            ["bash", "-c", command],
+            cwd=repository,
+            env=terminal_environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        for command in commands
+    ]
+
+    for answer in answers:
+        assert answer.returncode == 0, answer.stderr
+        assert answer.stderr == ""
+    me = [json.loads(answer.stdout) for answer in answers]
+    secrets = dotenv(repository / ".env")
+    assert [answer["client_id"] for answer in me] == [secrets["DEMO_CLIENT_ID"]] * 2
+    assert [answer["scope"] for answer in me] == ["read", "team:read"]
+
+
+def test_make_run_gives_each_api_its_own_variables_and_none_of_the_others(run_all, repository):
+    target, _ = run_all
+    secrets = dotenv(repository / ".env")
+    servers = {"auth": [], "resource": [], "team": []}
+    for command, directory, environment in target.processes():
+        if "gunicorn" in command:
+            team = environment.get("RS_NAME") == "team_server"
+            servers["auth" if directory.name == "auth_server" else "team" if team else "resource"].append(environment)
+    own_secret = {"auth": "AS_SECRET_KEY", "resource": "RS_SECRET_KEY", "team": "TEAM_RS_SECRET_KEY"}
+    # What only one process may hold: the other servers' keys, and each API's client secret.
+    withheld = {
+        "auth": ("RS_SECRET_KEY", "TEAM_RS_SECRET_KEY", "OAUTH_RS_CLIENT_SECRET", "OAUTH_RS_TEAM_CLIENT_SECRET"),
+        "resource": ("AS_SECRET_KEY", "TEAM_RS_SECRET_KEY", "OAUTH_RS_TEAM_CLIENT_SECRET", "DEMO_PASSWORD"),
+        "team": ("AS_SECRET_KEY", "RS_SECRET_KEY", "OAUTH_RS_CLIENT_SECRET", "DEMO_PASSWORD"),
+    }
+
+    for name, environments in servers.items():
+        # The gunicorn master and its workers (WEB_CONCURRENCY, 2 by default).
+        assert len(environments) >= 3, (name, servers)
+        for environment in environments:
+            held = "\0".join(f"{variable}={value}" for variable, value in environment.items())
+            assert secrets[own_secret[name]] in held, name
+            assert [variable for variable in withheld[name] if secrets[variable] in held] == [], name
+            assert [variable for variable in environment if variable.startswith("TEAM_")] == [], name
+    assert {environment["RS_NAME"] for environment in servers["team"]} == {"team_server"}
+    assert {environment["DJANGO_READ_DOT_ENV_FILE"] for environment in servers["team"]} == {"false"}
