@@ -5,10 +5,18 @@ from .models import ResourceServer, Subject
 
 @admin.register(ResourceServer)
 class ResourceServerAdmin(admin.ModelAdmin):
-    list_display = ("application", "enabled", "created")
+    """Registered APIs. `manage.py register_resource_server` does the same and prints the API's settings."""
+
+    list_display = ("display_name", "resource", "scopes", "enabled", "application", "created")
     list_editable = ("enabled",)
     list_filter = ("enabled",)
+    search_fields = ("name", "resource", "scopes", "application__client_id")
+    fields = ("application", "name", "resource", "scopes", "enabled")
     raw_id_fields = ("application",)
+
+    @admin.display(description="API", ordering="name")
+    def display_name(self, registration):
+        return registration.display_name
 
 
 @admin.register(Subject)

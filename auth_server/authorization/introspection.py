@@ -17,6 +17,11 @@ DOT 3.4.1 gets wrong for a split deployment:
 
 A bearer token may introspect only while its client is an enabled resource
 server: deregistering or disabling one cuts off both ways it introspects.
+
+A token bound to resources (RFC 8707) is active only to the APIs it was issued
+for: to any other registered API it is ``{"active": false}``, as RFC 7662 §4
+lets the AS decide what each protected resource may learn. A token without
+``resource`` is shown to every registered API, as before.
 """
 
 import calendar
@@ -103,17 +108,24 @@ def claims(token, token_type: str, expires, scope: str, issuer: str) -> dict:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def introspect(value: str, hint: str | None, issuer: str) -> dict:
+def shown_to(token, caller: ResourceServer) -> bool:
+    """Whether ``caller`` may learn about ``token``: it is one of the token's audiences, or the token has none."""
+    return not token.resource or caller.resource in token.resource
+
+
+def introspect(value: str, hint: str | None, issuer: str, caller: ResourceServer) -> dict:
     """Look the token up as the hint says, then as the other type (RFC 7662 §2.1)."""
 
     def as_access_token():
         token = find_access_token(value)
-        return token and claims(token, "Bearer", token.expires, token.scope, issuer)
+        return token and shown_to(token, caller) and claims(token, "Bearer", token.expires, token.scope, issuer)
 
     def as_refresh_token():
         token = find_refresh_token(value)
-        scope = token.access_token.scope if token and token.access_token else ""
-        return token and claims(token, "refresh_token", refresh_token_expires(token), scope, issuer)
+        if token is None or not shown_to(token, caller):
+            return None
+        scope = token.access_token.scope if token.access_token else ""
+        return claims(token, "refresh_token", refresh_token_expires(token), scope, issuer)
 
     lookups = [as_access_token, as_refresh_token]
     if hint == "refresh_token":
@@ -147,18 +159,21 @@ class IntrospectTokenView(views.IntrospectTokenView):
         return self.post(request, *args, **kwargs)
 
     def refuse_caller(self, request):
-        """None when the caller may introspect, else the 401 (RFC 7662 §2.3) or 429 answer."""
+        """None when the caller may introspect (``self.caller`` is then its registration), else the 401
+        (RFC 7662 §2.3) or 429 answer."""
         # RFC 9110 §11.1: the auth-scheme is case-insensitive.
         if request.headers.get("Authorization", "").partition(" ")[0].lower() == "bearer":
             valid, oauth_request = self.verify_request(request)  # requires the `introspection` scope
-            if valid and ResourceServer.may_introspect(oauth_request.client):
+            self.caller = ResourceServer.of(oauth_request.client) if valid else None
+            if self.caller is not None:
                 return None
             return unauthorized("Bearer", "invalid_token", "The bearer token is invalid or may not introspect.")
         try:
             client = self.get_oauthlib_core().authenticated_client(request)
         except ClientLockedOut as error:
             return JsonResponse(json.loads(error.json), status=error.status_code, headers=error.headers)
-        if ResourceServer.may_introspect(client):
+        self.caller = ResourceServer.of(client)
+        if self.caller is not None:
             return None
         return unauthorized("Basic", "invalid_client", "Client authentication failed or the client may not introspect.")
 
@@ -170,4 +185,4 @@ class IntrospectTokenView(views.IntrospectTokenView):
                 status=400,
             )
         issuer = oauth2_settings.oauth2_authorization_server_issuer(request)
-        return JsonResponse(introspect(value, request.POST.get("token_type_hint"), issuer))
+        return JsonResponse(introspect(value, request.POST.get("token_type_hint"), issuer, self.caller))

@@ -2,33 +2,90 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import models
 from oauth2_provider.settings import oauth2_settings
 
+from . import validators
+
+
+class ResourceServerQuerySet(models.QuerySet):
+    def enabled(self):
+        return self.filter(enabled=True)
+
+    def scope_owners(self) -> dict[str, "ResourceServer"]:
+        """Each scope of these APIs, with the API that owns it."""
+        return {scope: api for api in self for scope in api.scope_list}
+
 
 class ResourceServer(models.Model):
-    """A client that is allowed to call the introspection endpoint.
+    """An API registered at this issuer: its client, its resource identifier and its scopes.
 
     RFC 7662 §4: the AS "SHOULD require" each protected resource to be
     specifically authorized to introspect. DOT 3.4.1 lets any confidential client
     introspect any token (DOT#1451); only enabled clients registered here may,
     with their credentials or with a bearer token issued to them.
+
+    RFC 8707: ``resource`` is the identifier clients ask tokens for; a token bound
+    to it may carry the API's ``scopes``, and only this API learns about it by
+    introspection. A scope belongs to one API.
     """
 
     application = models.OneToOneField(
         oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="resource_server"
+    )
+    name = models.CharField(max_length=255, blank=True, help_text="Shown to users on the consent page.")
+    # Null for a registration made before resource identifiers existed: such an
+    # API owns its scopes, but no token can be asked for it by `resource`.
+    resource = models.CharField(
+        max_length=2000,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validators.validate_resource_identifier],
+        help_text="RFC 8707 resource identifier (audience), compared exactly, e.g. https://api.example.com/",
+    )
+    scopes = models.TextField(
+        blank=True,
+        validators=[validators.validate_scope_names],
+        help_text="Space-separated scopes this API owns; a scope belongs to one API.",
     )
     # DOT's Application has no such flag: this cuts a resource server off without
     # deleting its client, its tokens or its registration.
     enabled = models.BooleanField(default=True, help_text="A disabled resource server may not introspect.")
     created = models.DateTimeField(auto_now_add=True)
 
+    objects = ResourceServerQuerySet.as_manager()
+
     def __str__(self):
-        return f"resource server {self.application}"
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.resource or self.application.client_id
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+    def clean(self):
+        # Unique across APIs: a token's scope must say which API it is for.
+        taken = ResourceServer.objects.exclude(pk=self.pk).scope_owners()
+        shared = [scope for scope in self.scope_list if scope in taken]
+        if shared:
+            owners = ", ".join(f"{scope} ({taken[scope]})" for scope in shared)
+            raise ValidationError({"scopes": f"Already owned by another API: {owners}."})
 
     @classmethod
     def may_introspect(cls, application) -> bool:
-        return application is not None and cls.objects.filter(application=application, enabled=True).exists()
+        return cls.of(application) is not None
+
+    @classmethod
+    def of(cls, application) -> "ResourceServer | None":
+        """The enabled registration of ``application``, if it has one."""
+        if application is None:
+            return None
+        return cls.objects.enabled().filter(application=application).first()
 
 
 class Subject(models.Model):

@@ -5,7 +5,9 @@
   never reaches the database, a secret still hashed with PBKDF2 moves to the fast
   client-secret hasher on its first successful check, and guessing is limited.
 - A deactivated user's refresh tokens and authorization codes are refused.
-- A ``resource`` urlsplit cannot parse is invalid_target, not a 500.
+- RFC 8707 resources: a ``resource`` that names no enabled registered API is
+  invalid_target (one urlsplit cannot parse too, not a 500), and a token asked
+  for some APIs carries none of another API's scopes (invalid_scope).
 """
 
 import base64
@@ -17,9 +19,12 @@ from django.contrib.auth.hashers import identify_hasher, make_password
 from oauth2_provider import oauth2_validators
 from oauth2_provider.models import get_application_model
 from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2.rfc6749.errors import InvalidScopeError
+from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from . import guessing, resource_indicators
 from .hashers import check_client_secret
+from .models import ResourceServer
 
 Application = get_application_model()
 CLIENT_ID_LENGTH = Application._meta.get_field("client_id").max_length
@@ -81,10 +86,58 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         )
 
     def _validate_resource_uris(self, request, resources):
+        # DOT calls this for the resources a request names and for those a token
+        # inherits from its grant or refresh token: an API disabled or removed
+        # since is refused too.
         resource = resource_indicators.unparsable(resources)
         if resource is not None:
             raise resource_indicators.invalid_target(resource, request=request)
         super()._validate_resource_uris(request, resources)
+        registered = ResourceServer.objects.enabled().filter(resource__in=resources)
+        known = set(registered.values_list("resource", flat=True))
+        for resource in resources:
+            if resource not in known:
+                raise resource_indicators.unregistered(resource, request=request)
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
+        # The authorization request and the client credentials grant. The other
+        # grants' token requests take their scopes and resources from a grant or
+        # a refresh token, and are checked when the token is saved.
+        if not super().validate_scopes(client_id, scopes, client, request, *args, **kwargs):
+            return False
+        if not scopes:
+            # RFC 6749 §3.3: without a default, a request without scope fails as invalid_scope.
+            raise InvalidScopeError(
+                description="No scope was requested and no default scope is available: name one with `scope`.",
+                request=request,
+            )
+        resources = resource_indicators.requested(request)
+        self._validate_resource_uris(request, resources)
+        self.refuse_scopes_of_other_apis(request, scopes, resources, defaulted=not request.scope)
+        return True
+
+    def _check_and_set_request_resource(self, request):
+        super()._check_and_set_request_resource(request)
+        self.refuse_scopes_of_other_apis(request, request.scopes, request.resource)
+
+    def refuse_scopes_of_other_apis(self, request, scopes, resources, defaulted=False) -> None:
+        """invalid_scope when a token asked for some APIs would carry a scope of another API.
+
+        A token without ``resource`` may carry any API's scopes, as before RFC 8707;
+        the scopes of an API registered without a resource identifier bind nothing.
+        """
+        if not resources:
+            return
+        owners = ResourceServer.objects.scope_owners()
+        for scope in scope_to_list(scopes) or []:
+            owner = owners.get(scope)
+            if owner is not None and owner.resource and owner.resource not in resources:
+                raise InvalidScopeError(
+                    description=f"The {'default ' if defaulted else ''}scope '{scope}' belongs to the API "
+                    f"{owner.resource}, which is not among the requested resources: ask for that resource too, "
+                    "or for a token of its own.",
+                    request=request,
+                )
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         valid = super().validate_code(client_id, code, client, request, *args, **kwargs)

@@ -8,10 +8,7 @@ endpoint now gives oauthlib the query Django parsed, re-encoded.
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from oauth2_provider import oauth2_backends
-from oauth2_provider.exceptions import OAuthToolkitError
 from oauthlib.common import Request as OauthlibRequest
-
-from . import resource_indicators
 
 # RFC 6749 §5.1, §5.2: what every token endpoint answer carries.
 TOKEN_RESPONSE_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -28,15 +25,6 @@ class OAuthLibCore(oauth2_backends.OAuthLibCore):
         # its JSON body text/html.
         uri, headers, body, status = super().create_token_response(request)
         return uri, {**TOKEN_RESPONSE_HEADERS, **headers}, body, status
-
-    def validate_authorization_request(self, request):
-        scopes, credentials = super().validate_authorization_request(request)
-        resource = resource_indicators.unparsable(request.GET.getlist("resource"))
-        if resource is not None:
-            # The rest of the request is valid, so its redirect_uri may carry the error.
-            error = resource_indicators.invalid_target(resource, state=credentials.get("state"))
-            raise OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"])
-        return scopes, credentials
 
     def authenticated_client(self, request):
         """The client that authenticated with HTTP Basic or body credentials (RFC 6749 §2.3.1), or None."""

@@ -4,14 +4,38 @@ from django.http import JsonResponse
 from oauth2_provider import views
 from oauth2_provider.exceptions import FatalClientError
 from oauth2_provider.models import get_access_token_model, get_application_model
+from oauth2_provider.scopes import get_scopes_backend
 from oauthlib.oauth2.rfc6749.errors import InvalidClientIdError
 
 from . import resource_indicators
+from .models import ResourceServer
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+# The heading of scopes no API owns: the issuer's own, such as `introspection`.
+ISSUER_HEADING = "This authorization server"
+
+
+def scopes_by_api(scopes: list[str]) -> list[dict]:
+    """The requested scopes grouped by the API that owns them, in the order requested, for the consent page."""
+    owners = ResourceServer.objects.enabled().scope_owners()
+    descriptions = get_scopes_backend().get_all_scopes()
+    groups = {}
+    for scope in scopes:
+        api = owners.get(scope)
+        group = groups.setdefault(
+            api, {"name": api.display_name if api else ISSUER_HEADING, "resource": api and api.resource, "scopes": []}
+        )
+        group["scopes"].append((scope, descriptions.get(scope, scope)))
+    return list(groups.values())
 
 
 class AuthorizationView(views.AuthorizationView):
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if "scopes" in kwargs:  # the consent page, not an error page
+            context["apis"] = scopes_by_api(kwargs["scopes"])
+        return context
+
     def form_valid(self, form):
         # The consent form's hidden fields come back from the browser. DOT looks
         # the client up with get() (DoesNotExist) and parses each resource with

@@ -16,7 +16,14 @@ AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
 
 
-def application(client_id, secret="secret-" + "x" * 40, resource_server=False, **fields):
+# The first example API's scopes, as the seed registers them.
+FIRST_API_SCOPES = "read write notes"
+
+
+def application(
+    client_id, secret="secret-" + "x" * 40, resource_server=False, scopes=FIRST_API_SCOPES, resource=None, **fields
+):
+    """A confidential client; with ``resource_server``, registered as an API owning ``scopes``."""
     app = Application.objects.create(
         client_id=client_id,
         client_secret=secret,
@@ -25,19 +32,20 @@ def application(client_id, secret="secret-" + "x" * 40, resource_server=False, *
         **fields,
     )
     if resource_server:
-        ResourceServer.objects.create(application=app)
+        ResourceServer.objects.create(application=app, scopes=scopes, resource=resource)
     return app
 
 
-def access_token(value, app, user=None, scope="read", expires_in=3600):
-    token = AccessToken(application=app, user=user, scope=scope, expires=timezone.now() + timedelta(seconds=expires_in))
+def access_token(value, app, user=None, scope="read", expires_in=3600, resource=()):
+    expires = timezone.now() + timedelta(seconds=expires_in)
+    token = AccessToken(application=app, user=user, scope=scope, expires=expires, resource=list(resource))
     set_token_value(token, value)
     token.save()
     return token
 
 
 def refresh_token(value, app, user, access):
-    token = RefreshToken(application=app, user=user, access_token=access)
+    token = RefreshToken(application=app, user=user, access_token=access, resource=access.resource)
     set_token_value(token, value)
     token.save()
     return token

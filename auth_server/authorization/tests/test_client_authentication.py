@@ -17,6 +17,8 @@ def basic(client_id, secret, scheme="Basic"):
 class ClientAuthenticationTests(TestCase):
     def setUp(self):
         self.app = factories.application("machine", secret="machine-secret")
+        # The API that owns `read`, the scope a request without `scope` gets.
+        factories.application("notes-api", resource_server=True)
 
     def token(self, authorization, **data):
         return self.client.post(

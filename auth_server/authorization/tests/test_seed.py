@@ -4,7 +4,7 @@ from unittest import mock
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password, make_password
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import TestCase
 
 from authorization.introspection import checksum
@@ -100,7 +100,7 @@ class SeedTests(TestCase):
         rs = Application.objects.get(client_id="rs")
         self.assertTrue(rs.client_secret.startswith("client_secret_sha256$"))
         self.assertTrue(check_password("rs-secret-1", rs.client_secret))
-        self.assertIn("seed: resource server client rs: updated", output)
+        self.assertIn("seed: first API rs: updated (client)", output)
 
     def test_a_disabled_resource_server_stays_disabled(self):
         seed()
@@ -109,4 +109,57 @@ class SeedTests(TestCase):
         output = seed()
 
         self.assertFalse(ResourceServer.objects.get().enabled)
-        self.assertIn("resource server registration: disabled, left disabled", output)
+        self.assertIn("seed: first API rs: disabled, left disabled", output)
+
+
+class SeedApiTests(TestCase):
+    """The seed registers the example APIs as register_resource_server would."""
+
+    def test_both_apis_are_registered_with_their_resources_and_scopes(self):
+        output = seed(
+            RESOURCE_SERVER_RESOURCE="http://127.0.0.1:8001/",
+            RESOURCE_SERVER_SCOPES="read write notes",
+            OAUTH_RS_TEAM_CLIENT_ID="team-api",
+            OAUTH_RS_TEAM_CLIENT_SECRET="team-secret-1",
+            TEAM_RESOURCE_SERVER_RESOURCE="http://127.0.0.1:8002/",
+            TEAM_RESOURCE_SERVER_SCOPES="team:read team:write team:notes",
+        )
+
+        first = ResourceServer.objects.get(application__client_id="rs")
+        team = ResourceServer.objects.get(application__client_id="team-api")
+        self.assertEqual((first.resource, first.scopes), ("http://127.0.0.1:8001/", "read write notes"))
+        self.assertEqual((team.resource, team.scopes), ("http://127.0.0.1:8002/", "team:read team:write team:notes"))
+        self.assertEqual((first.name, team.name), ("Notes API", "Team notes API"))
+        self.assertTrue(check_password("team-secret-1", team.application.client_secret))
+        self.assertIn("seed: team API team-api: created", output)
+        self.assertNotIn("team-secret-1", output)
+        # The team API has no pre-minted introspection token: it introspects with its credentials.
+        self.assertFalse(AccessToken.objects.filter(application=team.application).exists())
+
+    def test_scopes_default_to_each_apis_own(self):
+        seed(OAUTH_RS_TEAM_CLIENT_ID="team-api", OAUTH_RS_TEAM_CLIENT_SECRET="team-secret-1")
+
+        scopes = dict(ResourceServer.objects.values_list("application__client_id", "scopes"))
+        self.assertEqual(scopes, {"rs": "read write notes", "team-api": "team:read team:write team:notes"})
+
+    def test_an_api_without_resource_is_registered_without_one_and_reported(self):
+        output = seed()
+
+        self.assertIsNone(ResourceServer.objects.get().resource)
+        self.assertIn("seed: first API rs: RESOURCE_SERVER_RESOURCE not set, registered without resource", output)
+        self.assertIn("seed: OAUTH_RS_TEAM_CLIENT_ID and OAUTH_RS_TEAM_CLIENT_SECRET: not set, skipped", output)
+
+    def test_a_resource_set_later_is_added_and_a_missing_one_does_not_remove_it(self):
+        seed()
+        added = seed(RESOURCE_SERVER_RESOURCE="http://127.0.0.1:8001/")
+        kept = seed()
+
+        self.assertIn("seed: first API rs: updated (resource)", added)
+        self.assertIn("seed: first API rs: unchanged", kept)
+        self.assertEqual(ResourceServer.objects.get().resource, "http://127.0.0.1:8001/")
+
+    def test_a_bad_resource_is_one_clear_error(self):
+        with self.assertRaisesMessage(CommandError, "first API rs: resource: 'api.example' cannot be a resource"):
+            seed(RESOURCE_SERVER_RESOURCE="api.example")
+
+        self.assertFalse(Application.objects.exists())

@@ -23,9 +23,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Before oauth2_provider: its templates (the consent page) replace DOT's.
+    "authorization",
     "oauth2_provider",
     "axes",
-    "authorization",
 ]
 
 MIDDLEWARE = [
@@ -117,16 +118,16 @@ ACCESS_TOKEN_EXPIRE_SECONDS = env.int("OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS", defau
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 
 OAUTH2_PROVIDER = {
-    "SCOPES": {
-        "read": "Read your data",
-        "write": "Change your data",
-        "notes": "Read and change your notes",
-        "introspection": "Introspect tokens (resource servers only)",
-    },
-    # A token asked for without a scope gets `read`, never `introspection`
-    # (the self-assertion hole of DOT#1451 with the default "__all__").
+    # The issuer's own scope. The APIs' scopes come from their registrations
+    # (manage.py register_resource_server; the seed registers the first API with
+    # `read write notes`), through the scopes backend below.
+    "SCOPES": {"introspection": "Introspect tokens (resource servers only)"},
+    # A token asked for without a scope gets `read` (the first API's) while an
+    # enabled API owns it, never `introspection` (the self-assertion hole of
+    # DOT#1451 with the default "__all__"). With a `resource` of another API, or
+    # no API owning `read`, such a request is invalid_scope: it must name a scope.
     "DEFAULT_SCOPES": ["read"],
-    # Only clients registered as resource servers may be granted `introspection`.
+    # Scopes of enabled registered APIs; `introspection` for registered resource servers only.
     "SCOPES_BACKEND_CLASS": "authorization.scopes.ResourceServerScopes",
     "OAUTH2_VALIDATOR_CLASS": "authorization.oauth2_validators.OAuth2Validator",
     "OAUTH2_BACKEND_CLASS": "authorization.oauthlib_core.OAuthLibCore",

@@ -1,4 +1,10 @@
-"""Seed the resource server's client and the demo identities from the environment.
+"""Seed the example APIs' registrations and the demo identities from the environment.
+
+The example APIs are registered as ``manage.py register_resource_server`` would
+(authorization.registration), with the client secrets of the environment: the
+first API from OAUTH_RS_CLIENT_ID, OAUTH_RS_CLIENT_SECRET, RESOURCE_SERVER_RESOURCE
+and RESOURCE_SERVER_SCOPES, the team API from the same names with OAUTH_RS_TEAM_
+and TEAM_. Each is skipped when its client variables are unset.
 
 Idempotent: running it twice creates nothing new; a changed secret in the
 environment is rotated on the next run. Secrets are never printed.
@@ -8,14 +14,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_application_model, set_token_value
 
-from authorization.hashers import check_client_secret
+from authorization import registration
 from authorization.introspection import checksum
-from authorization.models import ResourceServer
 from authorization.scopes import INTROSPECTION_SCOPE
 from shared.settings import env, read_dotenv
 
@@ -24,18 +29,22 @@ AccessToken = get_access_token_model()
 
 # A pre-minted introspection token lives this long; each seed run extends it.
 INTROSPECTION_TOKEN_LIFETIME = timedelta(days=365)
+# The example APIs: (what, the prefix of their client variables, of their RS variables, name, default scopes).
+FIRST_API = ("first API", "OAUTH_RS_", "", "Notes API", "read write notes")
+TEAM_API = ("team API", "OAUTH_RS_TEAM_", "TEAM_", "Team notes API", "team:read team:write team:notes")
 
 
 class Command(BaseCommand):
-    help = "Create or update the resource server's client and the demo identities from the environment."
+    help = "Create or update the example APIs' registrations and the demo identities from the environment."
 
     @transaction.atomic
     def handle(self, *args, **options):
         # The serving AS never sees these secrets; only this command reads them.
         read_dotenv(settings.BASE_DIR.parent, "seed")
-        resource_server = self.seed_resource_server()
-        if resource_server is not None:
-            self.seed_introspection_token(resource_server)
+        first_api = self.seed_api(*FIRST_API)
+        if first_api is not None:
+            self.seed_introspection_token(first_api)
+        self.seed_api(*TEAM_API)
         self.seed_demo_user()
         self.seed_demo_client()
         self.seed_demo_public_client()
@@ -51,44 +60,29 @@ class Command(BaseCommand):
         return None
 
     def seed_application(self, what: str, client_id: str, secret: str | None, **fields):
-        application, created = Application.objects.get_or_create(client_id=client_id, defaults=fields)
-        changed = created
-        for field, value in fields.items():
-            if getattr(application, field) != value:
-                setattr(application, field, value)
-                changed = True
+        outcome = registration.save_client(client_id, secret, **fields)
+        self.report(f"{what} {client_id}", outcome.summary)
+        return outcome.application
 
-        def store(value):
-            nonlocal changed
-            application.client_secret = value  # DOT hashes it on save, with CLIENT_SECRET_HASHER
-            changed = True
-
-        # A changed secret is rotated; an unchanged one still hashed with PBKDF2 is rehashed.
-        if secret is not None and not check_client_secret(secret, application.client_secret, setter=store):
-            store(secret)
-        if changed:
-            application.save()
-        self.report(f"{what} {client_id}", "created" if created else "updated" if changed else "unchanged")
-        return application
-
-    def seed_resource_server(self):
-        values = self.variables("OAUTH_RS_CLIENT_ID", "OAUTH_RS_CLIENT_SECRET")
+    def seed_api(self, what: str, client_prefix: str, prefix: str, name: str, default_scopes: str):
+        values = self.variables(f"{client_prefix}CLIENT_ID", f"{client_prefix}CLIENT_SECRET")
         if values is None:
             return None
         client_id, secret = values
-        application = self.seed_application(
-            "resource server client",
-            client_id,
-            secret,
-            name="Resource server",
-            client_type=Application.CLIENT_CONFIDENTIAL,
-            authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
-        )
-        registration, _ = ResourceServer.objects.get_or_create(application=application)
-        if not registration.enabled:
-            # Disabling is an operator's decision (the admin); the environment does not undo it.
-            self.report("resource server registration", "disabled, left disabled")
-        return application
+        resource = env.str(f"{prefix}RESOURCE_SERVER_RESOURCE", default="") or None
+        scopes = env.str(f"{prefix}RESOURCE_SERVER_SCOPES", default="") or default_scopes
+        try:
+            done = registration.register(client_id, resource=resource, scopes=scopes, name=name, secret=secret)
+        except registration.RegistrationError as error:
+            raise CommandError(f"{what} {client_id}: {error}") from None
+        self.report(f"{what} {client_id}", done.summary)
+        if done.api.resource is None:
+            # An older .env: the API owns its scopes, but no token can be asked for it by resource.
+            self.report(f"{what} {client_id}", f"{prefix}RESOURCE_SERVER_RESOURCE not set, registered without resource")
+        if not done.api.enabled:
+            # Disabling is an operator's decision (the admin, --disable); the environment does not undo it.
+            self.report(f"{what} {client_id}", "disabled, left disabled")
+        return done.api.application
 
     def seed_introspection_token(self, application) -> None:
         values = self.variables("OAUTH_RS_INTROSPECTION_TOKEN")
