@@ -67,9 +67,17 @@ def test_the_comparison_is_exact(client, stack):
     assert response.json()["error"] == "invalid_target"
 
 
-def test_a_refused_audience_is_refused_from_the_cache_too(client, resource_server, relay, team_api):
-    server = resource_server(RESOURCE_SERVER_INTROSPECTION_URL=relay.url)
-    token = client.client_credentials_token(scope="team:read", resource=resource_of(team_api))
+def test_a_refused_audience_is_refused_from_the_cache_too(client, stack, resource_server, relay, team_api):
+    """An RS checks ``aud`` itself, on cached answers too, even where the AS shows it a token.
+
+    The AS shows a token only to its audiences; an RS that introspects as the first
+    API's client but names the team API's identifier is shown the first API's tokens,
+    and must refuse them.
+    """
+    server = resource_server(
+        RESOURCE_SERVER_INTROSPECTION_URL=relay.url, RESOURCE_SERVER_RESOURCE=resource_of(team_api)
+    )
+    token = client.client_credentials_token(scope="read", resource=stack.resource)
 
     answers = [requests.get(f"{server.url}/api/me/", headers=bearer(token), timeout=15) for _ in range(3)]
 

@@ -26,10 +26,10 @@ def resource_of(api_url: str) -> str:
     return metadata(api_url)["resource"]
 
 
-def assert_refused_as_not_meant_for_it(response):
+def assert_refused_as_invalid(response):
+    """The AS shows a token only to its audiences (inactive to the others), and the RS checks ``aud`` too."""
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_token"
-    assert "not meant for this resource" in response.json()["error_description"]
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
@@ -46,6 +46,15 @@ def apis(stack, team_api) -> dict:
         "first": (stack.resource_url, resource_of(stack.resource_url)),
         "team": (team_api, resource_of(team_api)),
     }
+
+
+def introspected_by(client, api: str, token: str) -> dict:
+    """The AS's answer to the API's own client."""
+    prefix = {"first": "OAUTH_RS_", "team": "OAUTH_RS_TEAM_"}[api]
+    auth = (client.secrets[f"{prefix}CLIENT_ID"], client.secrets[f"{prefix}CLIENT_SECRET"])
+    response = client.introspect(token, auth=auth)
+    assert response.status_code == 200
+    return response.json()
 
 
 def test_each_api_describes_itself_with_its_own_resource_and_scopes(apis):
@@ -72,25 +81,26 @@ def test_a_token_asked_for_one_api_is_refused_by_the_other(client, apis, flow, a
         token = client.client_credentials_token(scope=scope, resource=resource)
     else:
         token = client.authorization_code_tokens(scope=scope, resource=resource)["access_token"]
-    assert client.introspect(token).json()["aud"] == [resource]
 
     accepted = client.api("/api/me/", token, at=apis[asked][0])
     refused = client.api("/api/me/", token, at=apis[other][0])
 
+    assert introspected_by(client, asked, token)["aud"] == [resource]
+    assert introspected_by(client, other, token) == {"active": False}
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["scope"] == scope
-    assert_refused_as_not_meant_for_it(refused)
+    assert_refused_as_invalid(refused)
 
 
 def test_a_token_asked_for_both_apis_works_at_both(client, stack, apis):
     response = client.client_credentials(scope="read team:read", resource=[apis["first"][1], apis["team"][1]])
     assert response.status_code == 200, response.text
     token = response.json()["access_token"]
-    assert sorted(client.introspect(token).json()["aud"]) == sorted([apis["first"][1], apis["team"][1]])
 
-    for url, _ in apis.values():
+    for name, (url, _) in apis.items():
         answer = client.api("/api/me/", token, at=url)
 
+        assert sorted(introspected_by(client, name, token)["aud"]) == sorted([apis["first"][1], apis["team"][1]])
         assert answer.status_code == 200, answer.text
         assert answer.json()["client_id"] == stack.secrets["DEMO_CLIENT_ID"]
 
