@@ -7,9 +7,11 @@ import subprocess
 from ..stack import compose
 
 IMAGE = os.environ.get("APP_IMAGE", "split-oauth2-django:latest")
-SERVICES = ("proxy", "postgres", "redis", "auth-migrate", "resource-migrate", "auth-server", "resource-server")
+# The app's services: the AS, the first API and the team API, each with its migrate job.
+APP = ("auth-migrate", "resource-migrate", "team-migrate", "auth-server", "resource-server", "team-server")
+SERVICES = ("proxy", "postgres", "redis", *APP)
 # The app containers and the proxy: read-only, no capability, no privilege gain.
-HARDENED = ("proxy", "auth-migrate", "resource-migrate", "auth-server", "resource-server")
+HARDENED = ("proxy", *APP)
 
 
 def docker(*args: str) -> subprocess.CompletedProcess:

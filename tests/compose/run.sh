@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test-compose: build the image, start the Compose stack on free ports with
 # freshly generated secrets, run the end-to-end suite against the published
-# ports in credentials mode and in token mode, switch the stack to the
+# ports in credentials mode (tests/compose/test_replicas.py scales the first API
+# to three replicas and back) and in token mode, switch the stack to the
 # production profile (HTTPS through the proxy) and run its tests and a part of
 # the suite over HTTPS, and take the stack down with its volumes whatever happens.
 set -euo pipefail
@@ -16,10 +17,13 @@ work="$(mktemp -d)"
 export E2E_ENV_FILE="$work/compose.env"
 python3 -m shared.dotenv .env.example "$E2E_ENV_FILE" >/dev/null
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-# Free ports, so a stack the user runs on 8000/8001 is left alone.
+# Free ports, so a stack the user runs on 8000-8002 is left alone.
 rs_port="$(free_port)"
+team_port="$(free_port)"
 sed -i -e "s/^AS_PORT=.*/AS_PORT=$(free_port)/" -e "s/^RS_PORT=.*/RS_PORT=$rs_port/" \
-  -e "s#^RESOURCE_SERVER_RESOURCE=.*#RESOURCE_SERVER_RESOURCE=http://127.0.0.1:$rs_port/#" "$E2E_ENV_FILE"
+  -e "s/^TEAM_RS_PORT=.*/TEAM_RS_PORT=$team_port/" \
+  -e "s#^RESOURCE_SERVER_RESOURCE=.*#RESOURCE_SERVER_RESOURCE=http://127.0.0.1:$rs_port/#" \
+  -e "s#^TEAM_RESOURCE_SERVER_RESOURCE=.*#TEAM_RESOURCE_SERVER_RESOURCE=http://127.0.0.1:$team_port/#" "$E2E_ENV_FILE"
 set -a; . "$E2E_ENV_FILE"; set +a
 export APP_IMAGE="${APP_IMAGE:-split-oauth2-django:e2e}"
 export E2E_COMPOSE_PROJECT="split-oauth2-e2e-$$"
@@ -48,13 +52,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "test-compose: starting the stack (project $E2E_COMPOSE_PROJECT, AS :$AS_PORT, RS :$RS_PORT)"
+echo "test-compose: starting the stack (project $E2E_COMPOSE_PROJECT, AS :$AS_PORT, RS :$RS_PORT, team :$TEAM_RS_PORT)"
 compose up -d --no-build --wait --wait-timeout 240
 
-export E2E_AUTH_URL="http://127.0.0.1:$AS_PORT" E2E_RESOURCE_URL="http://127.0.0.1:$RS_PORT"
+export E2E_AUTH_URL="http://127.0.0.1:$AS_PORT" E2E_RESOURCE_URL="http://127.0.0.1:$RS_PORT" \
+  E2E_TEAM_URL="http://127.0.0.1:$TEAM_RS_PORT"
 
 E2E_MODE=credentials "$PYTHON" -m pytest -p no:cacheprovider tests --ignore=tests/compose/test_production.py
 
+# The first API only: the team API stays in credentials mode.
 echo "test-compose: switching the resource server to token mode"
 RESOURCE_SERVER_INTROSPECTION_CREDENTIALS= RESOURCE_SERVER_AUTH_TOKEN="$OAUTH_RS_INTROSPECTION_TOKEN" \
   compose up -d --no-build --wait --wait-timeout 120 resource-server
@@ -65,8 +71,10 @@ echo "test-compose: switching the stack to the production profile (HTTPS through
 export COMPOSE_FILE="$PRODUCTION"
 compose up -d --no-build --wait --wait-timeout 240
 compose --progress quiet cp proxy:/ca/root.crt "$work/proxy-ca.crt"
+# compose.production.yaml pins both APIs' resource identifiers to their https URLs.
 REQUESTS_CA_BUNDLE="$work/proxy-ca.crt" E2E_AUTH_URL="https://127.0.0.1:$AS_PORT" \
-  E2E_RESOURCE_URL="https://127.0.0.1:$RS_PORT" E2E_MODE=credentials \
+  E2E_RESOURCE_URL="https://127.0.0.1:$RS_PORT" E2E_TEAM_URL="https://127.0.0.1:$TEAM_RS_PORT" \
+  RESOURCE_SERVER_RESOURCE="https://127.0.0.1:$RS_PORT/" E2E_MODE=credentials \
   "$PYTHON" -m pytest -p no:cacheprovider tests/compose/test_production.py tests/test_client_credentials.py \
   tests/test_metadata.py tests/test_authorization_code.py tests/test_notes.py tests/test_revocation.py \
   tests/test_introspection_callers.py

@@ -11,13 +11,15 @@ import requests
 from ..stack import ROOT, compose
 from .containers import HARDENED, IMAGE, docker, inspect, python_in, services
 
-# Who is on which network: the proxy is the only way in, and only the RS reaches Redis.
+# Who is on which network: the proxy is the only way in, and only the APIs reach Redis.
 NETWORKS = {
     "proxy": {"edge"},
     "auth-server": {"edge", "database"},
     "resource-server": {"edge", "database", "cache"},
+    "team-server": {"edge", "database", "cache"},
     "auth-migrate": {"database"},
     "resource-migrate": {"database"},
+    "team-migrate": {"database"},
     "postgres": {"database"},
     "redis": {"cache"},
 }
@@ -33,7 +35,7 @@ else:
     print("connected")
 """
 
-# Redis's first reply line to a PING alone, then to AUTH with the RS's own
+# Redis's first reply line to a PING alone, then to AUTH with the API's own
 # password (from its RS_CACHE_URL) and a PING.
 REDIS_REPLIES = """
 import os, socket
@@ -53,9 +55,9 @@ print(*replies(f"AUTH {urlsplit(os.environ['RS_CACHE_URL']).password}", "PING"))
 def test_every_long_running_service_is_healthy_and_the_jobs_completed():
     state = services()
 
-    for name in ("proxy", "postgres", "redis", "auth-server", "resource-server"):
+    for name in ("proxy", "postgres", "redis", "auth-server", "resource-server", "team-server"):
         assert state[name]["Health"] == "healthy", state[name]
-    for job in ("auth-migrate", "resource-migrate"):
+    for job in ("auth-migrate", "resource-migrate", "team-migrate"):
         assert state[job]["State"] == "exited" and state[job]["ExitCode"] == 0, state[job]
 
 
@@ -68,6 +70,7 @@ def test_only_the_proxy_publishes_ports_and_on_loopback_only():
     assert published.pop("proxy") == {
         ("127.0.0.1", int(os.environ["AS_PORT"]), 8000),
         ("127.0.0.1", int(os.environ["RS_PORT"]), 8001),
+        ("127.0.0.1", int(os.environ["TEAM_RS_PORT"]), 8002),
     }
     assert published == {name: set() for name in NETWORKS if name != "proxy"}
 
@@ -82,9 +85,10 @@ def test_each_service_is_on_the_networks_it_needs_and_no_other():
         assert json.loads(docker("network", "inspect", f"{project}_{name}").stdout)[0]["Internal"] is True, name
 
 
-def test_redis_is_reachable_from_the_resource_server_only():
+def test_redis_is_reachable_from_the_apis_only():
     assert python_in("auth-server", CONNECT, "redis", "6379").stdout.strip() in ("gaierror", "ConnectionRefusedError")
-    assert python_in("resource-server", CONNECT, "redis", "6379").stdout.strip() == "connected"
+    for api in ("resource-server", "team-server"):
+        assert python_in(api, CONNECT, "redis", "6379").stdout.strip() == "connected", api
 
 
 def test_redis_refuses_commands_without_the_password_which_no_command_line_shows():
@@ -94,7 +98,9 @@ def test_redis_refuses_commands_without_the_password_which_no_command_line_shows
 
     assert without.startswith("-NOAUTH"), without
     assert with_password == "+OK +PONG"
-    assert f"RS_CACHE_URL=redis://:{password}@redis:6379/0" in inspect("resource-server")["Config"]["Env"]
+    # One Redis database per API: each its own token cache.
+    for api, database in (("resource-server", 0), ("team-server", 1)):
+        assert f"RS_CACHE_URL=redis://:{password}@redis:6379/{database}" in inspect(api)["Config"]["Env"], api
     command_lines = compose("exec", "-T", "redis", "sh", "-c", "cat /proc/[0-9]*/cmdline").stdout
     assert "redis-server" in command_lines
     assert password not in json.dumps(inspect("redis")) + command_lines
@@ -124,7 +130,7 @@ def test_app_containers_and_the_proxy_are_read_only_with_no_capability_and_no_pr
         kept = [name.removeprefix("CAP_") for name in host["CapAdd"] or []]
         assert kept == (["NET_BIND_SERVICE"] if service == "proxy" else []), service
 
-    for service, bounding in (("auth-server", 0), ("resource-server", 0), ("proxy", 1 << 10)):
+    for service, bounding in (("auth-server", 0), ("resource-server", 0), ("team-server", 0), ("proxy", 1 << 10)):
         status = dict(
             line.split(":\t") for line in compose("exec", "-T", service, "cat", "/proc/1/status").stdout.splitlines()
         )
@@ -145,16 +151,19 @@ def test_image_runs_as_a_non_root_user_and_holds_no_env_file_or_secret():
     for name in (
         "AS_SECRET_KEY",
         "RS_SECRET_KEY",
+        "TEAM_RS_SECRET_KEY",
         "OAUTH_RS_CLIENT_SECRET",
+        "OAUTH_RS_TEAM_CLIENT_SECRET",
         "DEMO_CLIENT_SECRET",
         "POSTGRES_PASSWORD",
+        "TEAM_RS_DB_PASSWORD",
         "REDIS_PASSWORD",
     ):
         assert os.environ[name] not in config + history
         assert name not in config
 
 
-@pytest.mark.parametrize("secret", ["AS_SECRET_KEY", "REDIS_PASSWORD"])
+@pytest.mark.parametrize("secret", ["AS_SECRET_KEY", "REDIS_PASSWORD", "TEAM_RS_SECRET_KEY", "TEAM_RS_DB_PASSWORD"])
 def test_a_missing_secret_stops_compose_with_its_name(tmp_path, secret):
     incomplete = tmp_path / "incomplete.env"
     lines = Path(os.environ["E2E_ENV_FILE"]).read_text().splitlines()
@@ -172,6 +181,28 @@ def test_a_missing_secret_stops_compose_with_its_name(tmp_path, secret):
 
     assert result.returncode != 0
     assert secret in result.stderr
+
+
+def test_the_database_script_gives_a_running_stack_an_api_it_did_not_have(team_api):
+    """PostgreSQL runs the script on a new volume only: an upgraded stack runs it by hand (docs/compose.md)."""
+    psql = ("exec", "-T", "postgres", "psql", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-Atc")
+    script = ("exec", "-T", "postgres", "sh", "/docker-entrypoint-initdb.d/10-databases.sh")
+    compose("stop", "team-server")
+    compose(*psql, "DROP DATABASE team_server WITH (FORCE)")
+    compose(*psql, "DROP ROLE team_server")
+
+    compose(*script)
+    compose(*script)
+    compose("up", "-d", "--no-build", "--wait", "--wait-timeout", "120", "team-server")
+
+    owners = compose(*psql, "SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE datname LIKE '%_server'")
+    assert sorted(owners.stdout.split()) == [
+        f"{name}|{name}" for name in ("auth_server", "resource_server", "team_server")
+    ]
+    assert services()["team-migrate"]["ExitCode"] == 0
+    assert requests.get(f"{team_api}/healthz", timeout=10).status_code == 200
+    missing = compose("exec", "-T", "-e", "TEAM_RS_DB_PASSWORD=", *script[2:], check=False)
+    assert missing.returncode != 0 and "TEAM_RS_DB_PASSWORD is empty or not set" in missing.stderr
 
 
 def test_notes_users_and_clients_survive_down_and_up(client):

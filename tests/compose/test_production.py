@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 import pytest
 import requests
 
-from ..oauth import form, pkce_pair
+from ..oauth import bearer, form, pkce_pair
 from ..stack import compose
 from .containers import SERVICES, inspect, python_in
 
@@ -33,8 +33,8 @@ def cookie(response: requests.Response, name: str):
     return next(cookie for cookie in response.cookies if cookie.name == name)
 
 
-def test_the_proxy_serves_https_for_every_name_clients_use_and_no_plain_http(stack):
-    for url in (stack.auth_url, stack.resource_url):
+def test_the_proxy_serves_https_for_every_name_clients_use_and_no_plain_http(stack, team_api):
+    for url in (stack.auth_url, stack.resource_url, team_api):
         port = urlsplit(url).port
         for host in ("127.0.0.1", "localhost"):
             response = requests.get(f"https://{host}:{port}/healthz", timeout=10)
@@ -43,23 +43,28 @@ def test_the_proxy_serves_https_for_every_name_clients_use_and_no_plain_http(sta
         plain = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
         assert plain.status_code == 400 and "HTTPS" in plain.text
 
-    assert python_in("resource-server", FETCH, "https://proxy:8000/healthz").stdout.split() == ["200", "ok"]
+    for api in ("resource-server", "team-server"):
+        assert python_in(api, FETCH, "https://proxy:8000/healthz").stdout.split() == ["200", "ok"], api
 
 
-def test_the_ca_key_stays_in_the_proxy_and_the_resource_server_holds_its_certificate_only():
+def test_the_ca_key_stays_in_the_proxy_and_the_apis_hold_its_certificate_only():
     project = os.environ["E2E_COMPOSE_PROJECT"]
     mounts = {service: {mount.get("Name"): mount for mount in inspect(service)["Mounts"]} for service in SERVICES}
 
     assert {service for service, named in mounts.items() if f"{project}_proxy-data" in named} == {"proxy"}
-    certificate = mounts["resource-server"][f"{project}_proxy-ca"]
-    assert certificate["Destination"] == "/ca" and certificate["RW"] is False
-    assert compose("exec", "-T", "resource-server", "ls", "-A", "/ca").stdout.split() == ["root.crt"]
-    bundle = compose("exec", "-T", "resource-server", "cat", "/ca/root.crt").stdout
-    assert bundle == CA.read_text()
-    assert bundle.startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE KEY" not in bundle
+    for api in ("resource-server", "team-server"):
+        certificate = mounts[api][f"{project}_proxy-ca"]
+        assert certificate["Destination"] == "/ca" and certificate["RW"] is False
+        assert compose("exec", "-T", api, "ls", "-A", "/ca").stdout.split() == ["root.crt"]
+        bundle = compose("exec", "-T", api, "cat", "/ca/root.crt").stdout
+        assert bundle == CA.read_text()
+        assert bundle.startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE KEY" not in bundle
 
 
-@pytest.mark.parametrize("service, server", [("auth-server", "auth_server"), ("resource-server", "resource_server")])
+@pytest.mark.parametrize(
+    "service, server",
+    [("auth-server", "auth_server"), ("resource-server", "resource_server"), ("team-server", "resource_server")],
+)
 def test_deploy_checks_pass_in_the_running_containers(service, server):
     result = compose(
         "exec",
@@ -141,6 +146,19 @@ def test_sign_in_and_consent_as_a_browser_then_the_resource_server_over_https(cl
     assert introspection.json()["active"] is True and introspection.json()["iss"] == stack.auth_url
     assert client.revoke(token).status_code == 200
     assert client.introspect(token).json() == {"active": False}
+
+
+def test_the_team_api_over_https_is_registered_under_its_https_url_and_takes_its_own_tokens(client, stack, team_api):
+    metadata = requests.get(f"{team_api}/.well-known/oauth-protected-resource", timeout=10)
+    assert metadata.status_code == 200
+    assert metadata.json()["resource"] == f"{team_api}/"
+    assert metadata.json()["authorization_servers"] == [stack.auth_url]
+
+    token = client.client_credentials_token(scope="team:read", resource=f"{team_api}/")
+
+    me = requests.get(f"{team_api}/api/me/", headers=bearer(token), timeout=10)
+    assert me.status_code == 200 and me.json()["client_id"] == stack.secrets["DEMO_CLIENT_ID"]
+    assert client.api("/api/me/", token).status_code == 401
 
 
 def test_the_local_ca_outlives_the_proxy_container(stack):
