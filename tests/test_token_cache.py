@@ -5,6 +5,7 @@ import json
 import secrets
 import time
 
+import redis
 import requests
 
 from .fake_authorization_server import FakeAuthorizationServer
@@ -110,18 +111,46 @@ def test_inactive_answers_are_introspected_again_unless_negative_caching_is_on(c
 
 def test_redis_cache_is_used_and_its_outage_is_no_authentication_failure(client, resource_server, relay, redis_server):
     process, url = redis_server
-    server = resource_server(RESOURCE_SERVER_INTROSPECTION_URL=relay.url, RS_CACHE_URL=url)
-    token = client.client_credentials_token()
-    assert [me(server, token).status_code for _ in range(2)] == [200, 200]
-    assert relay.calls == 1
+    # A per-process layer that outlasts the test: what it holds is served throughout.
+    server = resource_server(
+        RESOURCE_SERVER_INTROSPECTION_URL=relay.url, RS_CACHE_URL=url, RESOURCE_SERVER_LOCAL_CACHE_SECONDS="60"
+    )
+    known = client.client_credentials_token()
+    assert {status for status, _, _ in across_every_worker(server, known, 4)} == {200}
+    assert relay.calls == 1  # one introspection, shared by the workers through Redis
 
     process.terminate()
     process.wait(timeout=10)
 
-    assert [me(server, token).status_code for _ in range(10)] == [200] * 10
-    assert relay.calls == 11  # every request introspected while the cache is down
+    # Each worker keeps serving what its own layer holds: no Redis, no introspection.
+    assert {status for status, _, _ in across_every_worker(server, known, 10)} == {200}
+    assert relay.calls == 1
+    # A token no worker has seen is introspected once by each worker, then held by it, not once per request.
+    fresh = client.client_credentials_token()
+    assert {status for status, _, _ in across_every_worker(server, fresh, 10)} == {200}
+    assert relay.calls == 1 + len(server.workers())
     outage_lines = [line for line in server.log.read_text().splitlines() if "token cache unavailable" in line]
     # Logged once per interval by each worker that met the outage, not per request.
     reporting_workers = {int(line.split()[4]) for line in outage_lines}
-    assert 1 <= len(outage_lines) == len(reporting_workers), outage_lines
-    assert reporting_workers <= set(server.workers())
+    assert len(outage_lines) == len(reporting_workers) == len(server.workers()), outage_lines
+    assert reporting_workers == set(server.workers())
+
+
+def test_a_flush_of_the_shared_cache_reaches_every_worker_within_the_local_seconds(
+    client, resource_server, relay, redis_server
+):
+    _, url = redis_server
+    server = resource_server(RESOURCE_SERVER_INTROSPECTION_URL=relay.url, RS_CACHE_URL=url)  # local layer: 2 s
+    token = client.authorization_code_tokens(scope="read")["access_token"]
+    assert {status for status, _, _ in across_every_worker(server, token, 4)} == {200}
+    assert client.revoke(token).status_code == 200
+
+    # The operator flushes the shared cache: the revoked token's answer is gone from it,
+    # and each worker's own copy ends within RESOURCE_SERVER_LOCAL_CACHE_SECONDS.
+    assert redis.Redis.from_url(url).flushdb()
+    time.sleep(2.5)
+
+    answers = across_every_worker(server, token, 4)
+    assert {status for status, _, _ in answers} == {401}
+    assert {body["error"] for _, body, _ in answers} == {"invalid_token"}
+    assert relay.calls == 1 + len(answers)  # inactive answers are not cached (negative caching off)

@@ -1,6 +1,6 @@
-from django.conf import settings
 from django.urls import include, path
 
+from introspection.conf import introspection_settings
 from introspection.resource import metadata_path
 from introspection.views import protected_resource_metadata
 from shared.health import healthz
@@ -9,7 +9,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     # RFC 9728 §3.1: where the configured resource identifier puts the metadata.
     path(
-        metadata_path(settings.RESOURCE_SERVER_RESOURCE).removeprefix("/"),
+        metadata_path(introspection_settings.RESOURCE).removeprefix("/"),
         protected_resource_metadata,
         name="oauth-protected-resource",
     ),

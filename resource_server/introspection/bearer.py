@@ -3,9 +3,8 @@
 import re
 import time
 
-from django.conf import settings
-
 from . import cache, client
+from .conf import introspection_settings
 from .errors import InvalidRequest, InvalidToken
 from .token import IntrospectedToken
 
@@ -37,11 +36,11 @@ def check_audience(audience) -> None:
     so a client that asks for ``resource=<it>`` gets a token this server accepts.
     """
     if audience is None:
-        if settings.RESOURCE_SERVER_REQUIRE_AUDIENCE:
+        if introspection_settings.REQUIRE_AUDIENCE:
             raise InvalidToken("The access token names no audience; this resource accepts only tokens issued for it.")
         return
     audiences = [audience] if isinstance(audience, str) else audience
-    if settings.RESOURCE_SERVER_RESOURCE not in audiences:
+    if introspection_settings.RESOURCE not in audiences:
         raise InvalidToken("The access token is not meant for this resource.")
 
 

@@ -1,5 +1,6 @@
-"""Caching introspection results in Django's cache (Redis under Compose, else a
-directory that every worker of the resource server shares).
+"""Caching introspection results: a small per-process layer in front of Django's
+cache (Redis under Compose, else a directory that every worker of the resource
+server shares).
 
 RFC 7662 §4: a cached answer MUST NOT outlive the token's ``exp``, and the cache
 lifetime is the window in which a revoked token still works. DOT 3.4.1 keeps
@@ -13,6 +14,14 @@ entry stops being reusable. Whoever can write to the cache without holding the
 secret can neither forge an answer, nor move another token's answer to their
 own token's key, nor keep an answer past its lifetime: such an entry is a miss,
 and the token is introspected again.
+
+The shared cache costs a hit a Redis round trip or an SQLite read, then the HMAC
+and the JSON. The per-process layer keeps the answers this process has verified
+for RESOURCE_SERVER_LOCAL_CACHE_SECONDS at most, and never past the shared
+entry's own end (so never past ``exp``): a hit there is a dictionary lookup. A
+deletion from the shared cache (a revocation, an operator's flush) therefore
+reaches every process within RESOURCE_SERVER_LOCAL_CACHE_SECONDS; ``forget()``
+deletes from both layers at once in this process.
 """
 
 import functools
@@ -21,12 +30,16 @@ import hmac
 import json
 import logging
 import math
+import threading
 import time
 
+from cachetools import TLRUCache
 from django.conf import settings
 from django.core.cache import caches
+from django.core.signals import setting_changed
 
 from .cache_backends import SharedDiskCache, UntrustedCacheEntry
+from .conf import introspection_settings
 from .response import is_introspection_response
 from .throttled_log import ThrottledLog
 
@@ -36,6 +49,58 @@ untrusted_entry_log = ThrottledLog(log)
 
 KEY_PREFIX = "introspection:"
 SIGNING_SALT = "introspection.cache"
+# The per-process layer's bound: past it the least recently used answer goes
+# (and is read from the shared cache again). An answer is about a kilobyte.
+LOCAL_ENTRIES = 10_000
+
+
+class LocalLayer:
+    """Verified answers of this process, each kept until its own moment (TLRUCache's time-to-use).
+
+    gthread workers serve requests on several threads: cachetools' caches are not
+    thread-safe, so every access holds the lock.
+    """
+
+    def __init__(self, maxsize: int = LOCAL_ENTRIES, timer=time.monotonic):
+        # A value is (claims, seconds to keep them), counted from when it is stored.
+        self.entries = TLRUCache(maxsize, ttu=lambda _key, value, now: now + value[1], timer=timer)
+        self.lock = threading.Lock()
+
+    def get(self, cache_key: str) -> dict | None:
+        with self.lock:
+            value = self.entries.get(cache_key)
+        # Copies in and out: a view that changes its token's claims changes no other request's.
+        return None if value is None else dict(value[0])
+
+    def put(self, cache_key: str, claims: dict, until: float) -> None:
+        seconds = min(introspection_settings.LOCAL_CACHE_SECONDS, until - time.time())
+        if seconds > 0:
+            with self.lock:
+                self.entries[cache_key] = (dict(claims), seconds)
+
+    def delete(self, cache_key: str) -> None:
+        with self.lock:
+            self.entries.pop(cache_key, None)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+local = LocalLayer()
+
+
+def forget_local_answers(*, setting: str, **kwargs) -> None:
+    """Settings changed (``override_settings`` in tests): answers kept under the old ones are not reused."""
+    if setting.startswith("RESOURCE_SERVER_") or setting in ("CACHES", "SECRET_KEY"):
+        local.clear()
+
+
+setting_changed.connect(forget_local_answers)
+
+
+def shared_cache():
+    return caches[introspection_settings.CACHE_ALIAS]
 
 
 def key(token: str) -> str:
@@ -45,9 +110,9 @@ def key(token: str) -> str:
 def lifetime(claims: dict) -> int:
     """Whole seconds to keep ``claims``: never past ``exp``."""
     seconds = (
-        settings.RESOURCE_SERVER_TOKEN_CACHING_SECONDS
+        introspection_settings.TOKEN_CACHING_SECONDS
         if claims["active"]
-        else settings.RESOURCE_SERVER_NEGATIVE_CACHING_SECONDS
+        else introspection_settings.NEGATIVE_CACHING_SECONDS
     )
     exp = claims.get("exp")
     if exp is not None:
@@ -64,7 +129,7 @@ def prepare() -> None:
     master then closes its connections, which no worker may inherit (SQLite
     connections do not survive a fork).
     """
-    token_cache = caches[settings.RESOURCE_SERVER_CACHE_ALIAS]
+    token_cache = shared_cache()
     if isinstance(token_cache, SharedDiskCache):
         token_cache.release()
 
@@ -81,14 +146,13 @@ def signature(cache_key: str, until: float, text: str) -> str:
     return hmac.digest(signing_key(settings.SECRET_KEY), message, "sha256").hex()
 
 
-def entry(cache_key: str, claims: dict, seconds: int) -> dict:
+def entry(cache_key: str, claims: dict, until: float) -> dict:
     text = json.dumps(claims, separators=(",", ":"))
-    until = time.time() + seconds
     return {"claims": text, "until": until, "mac": signature(cache_key, until, text)}
 
 
-def claims_of(cache_key: str, cached) -> dict | None:
-    """The answer in an entry this server wrote under ``cache_key``; None when it is stale or untrusted."""
+def verified(cache_key: str, cached) -> tuple[dict, float] | None:
+    """The answer in an entry this server wrote under ``cache_key``, and its end; None when stale or untrusted."""
     fields = cached if isinstance(cached, dict) else {}
     text, until, mac = fields.get("claims"), fields.get("until"), fields.get("mac")
     if not (isinstance(text, str) and isinstance(until, float) and isinstance(mac, str)):
@@ -101,20 +165,27 @@ def claims_of(cache_key: str, cached) -> dict | None:
         return None
     claims = json.loads(text)
     # Checked again: what this server accepts may have narrowed since it wrote the entry.
-    return claims if is_introspection_response(claims) else None
+    return (claims, until) if is_introspection_response(claims) else None
 
 
 def get(token: str) -> dict | None:
     cache_key = key(token)
+    claims = local.get(cache_key)
+    if claims is not None:
+        return claims
     try:
-        cached = caches[settings.RESOURCE_SERVER_CACHE_ALIAS].get(cache_key)
+        cached = shared_cache().get(cache_key)
     except UntrustedCacheEntry as error:
         untrusted_entry_log.warning("token cache entry is %s; introspecting", error)
         return None
     except Exception as error:  # any backend's outage: introspect instead (not an auth failure)
         cache_outage_log.warning("token cache unavailable, introspecting: %s", type(error).__name__)
         return None
-    return None if cached is None else claims_of(cache_key, cached)
+    found = None if cached is None else verified(cache_key, cached)
+    if found is None:
+        return None
+    local.put(cache_key, *found)
+    return found[0]
 
 
 def put(token: str, claims: dict) -> None:
@@ -122,7 +193,24 @@ def put(token: str, claims: dict) -> None:
     if seconds <= 0:
         return
     cache_key = key(token)
+    until = time.time() + seconds
+    # Kept in this process even when the shared cache is down: for LOCAL_CACHE_SECONDS
+    # at most, the AS is then not asked on every request.
+    local.put(cache_key, claims, until)
     try:
-        caches[settings.RESOURCE_SERVER_CACHE_ALIAS].set(cache_key, entry(cache_key, claims, seconds), timeout=seconds)
+        shared_cache().set(cache_key, entry(cache_key, claims, until), timeout=seconds)
     except Exception as error:  # see get()
         cache_outage_log.warning("token cache unavailable, not caching: %s", type(error).__name__)
+
+
+def forget(token: str) -> None:
+    """Stop reusing the answer for ``token``: gone from this process's layer and from the shared cache.
+
+    Other processes may still reuse it from their own layer for LOCAL_CACHE_SECONDS at most.
+    """
+    cache_key = key(token)
+    local.delete(cache_key)
+    try:
+        shared_cache().delete(cache_key)
+    except Exception as error:  # see get(); the entry ends by itself at its lifetime
+        cache_outage_log.warning("token cache unavailable, not forgetting: %s", type(error).__name__)

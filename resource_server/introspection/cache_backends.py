@@ -78,3 +78,29 @@ class SharedDiskCache(DjangoCache):
     def release(self) -> None:
         """Close this thread's SQLite connections, which close() keeps."""
         super().close()
+
+
+def token_cache(location: str) -> dict:
+    """The ``CACHES`` entry of a token cache that reads JSON only, as checks.py requires.
+
+    ``location`` is a Redis URL (``redis://``, ``rediss://``, ``unix://``), for a
+    cache every process and replica shares, or a directory, for one that every
+    worker on this machine shares. ``CACHES = {"default": token_cache(...)}``, or
+    under another alias named by RESOURCE_SERVER_CACHE_ALIAS.
+    """
+    if location.startswith(("redis://", "rediss://", "unix://")):
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+            "OPTIONS": {
+                "serializer": "introspection.cache_backends.JSONSerializer",
+                # A Redis outage must cost milliseconds, not a worker's timeout.
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 0.5,
+            },
+        }
+    return {
+        "BACKEND": "introspection.cache_backends.SharedDiskCache",
+        "LOCATION": location,
+        "OPTIONS": {"disk": JSONOnlyDisk},
+    }

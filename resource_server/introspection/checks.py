@@ -14,11 +14,12 @@ from django.core.cache.backends.redis import RedisCache
 from django.utils.module_loading import import_string
 
 from .cache_backends import JSONOnlyDisk, JSONSerializer
+from .conf import introspection_settings
 
 FIX = (
-    "Without RS_CACHE_URL the token cache is introspection.cache_backends.SharedDiskCache with "
-    "OPTIONS {'disk': JSONOnlyDisk}; with it, django.core.cache.backends.redis.RedisCache with "
-    "OPTIONS {'serializer': 'introspection.cache_backends.JSONSerializer'}."
+    "Configure it with introspection.cache_backends.token_cache(a Redis URL or a directory), which gives "
+    "RedisCache with OPTIONS {'serializer': 'introspection.cache_backends.JSONSerializer'} or "
+    "introspection.cache_backends.SharedDiskCache with OPTIONS {'disk': JSONOnlyDisk}."
 )
 
 
@@ -41,7 +42,7 @@ def reads_json_only(config: dict) -> bool:
 
 @checks.register(checks.Tags.caches)
 def token_cache_reads_json_only(app_configs, **kwargs):
-    alias = settings.RESOURCE_SERVER_CACHE_ALIAS
+    alias = introspection_settings.CACHE_ALIAS
     config = settings.CACHES.get(alias)
     try:
         safe = config is not None and reads_json_only(config)

@@ -6,8 +6,8 @@ import threading
 from urllib.parse import quote
 
 import requests
-from django.conf import settings
 
+from .conf import introspection_settings
 from .errors import IntrospectionUnavailable
 from .response import is_introspection_response
 from .throttled_log import ThrottledLog
@@ -28,9 +28,9 @@ def session() -> requests.Session:
 
 def caller_authorization() -> str:
     """The Authorization header the RS presents to the introspection endpoint."""
-    if settings.RESOURCE_SERVER_AUTH_TOKEN:
-        return f"Bearer {settings.RESOURCE_SERVER_AUTH_TOKEN}"
-    client_id, client_secret = settings.RESOURCE_SERVER_INTROSPECTION_CREDENTIALS
+    if introspection_settings.AUTH_TOKEN:
+        return f"Bearer {introspection_settings.AUTH_TOKEN}"
+    client_id, client_secret = introspection_settings.INTROSPECTION_CREDENTIALS
     # RFC 6749 §2.3.1: form-encode each part before the Basic encoding.
     pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
     return "Basic " + base64.b64encode(pair.encode()).decode()
@@ -39,10 +39,10 @@ def caller_authorization() -> str:
 def post(token: str) -> requests.Response:
     def attempt():
         return session().post(
-            settings.RESOURCE_SERVER_INTROSPECTION_URL,
+            introspection_settings.INTROSPECTION_URL,
             data={"token": token, "token_type_hint": "access_token"},
             headers={"Authorization": caller_authorization(), "Accept": "application/json"},
-            timeout=settings.RESOURCE_SERVER_INTROSPECTION_TIMEOUT,
+            timeout=introspection_settings.INTROSPECTION_TIMEOUT,
             allow_redirects=False,
         )
 

@@ -4,7 +4,8 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import APIException
 
 from . import bearer
-from .errors import InsufficientScope, MissingToken, error_response
+from .errors import MissingToken, error_response
+from .permissions import enforce
 from .scopes import MethodRules
 
 
@@ -28,9 +29,8 @@ def require_oauth(scopes=None, optional=False):
                 token = bearer.authenticate(request)
                 if token is None and not optional:
                     raise MissingToken()
-                rule = rules.rule(request.method)
-                if token is not None and rule is not None and not rule.allows(token.scope):
-                    raise InsufficientScope(rule)
+                if token is not None:
+                    enforce(rules, request.method, token.scope)
             except APIException as error:
                 return error_response(error)
             request.oauth_token = token

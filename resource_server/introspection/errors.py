@@ -6,21 +6,21 @@ otherwise not send 403 with an ``insufficient_scope`` challenge
 a bare 401 "credentials were not provided" (DOT#367, #453, #1418).
 """
 
-from django.conf import settings
 from django.http import JsonResponse
 from rest_framework import exceptions, status
 
+from .conf import introspection_settings
 from .resource import metadata_url
 
 
 def challenge(**attributes: str) -> str:
     """``Bearer realm=..., resource_metadata=...`` plus any error attributes."""
     params = {
-        "realm": settings.RESOURCE_SERVER_REALM,
+        "realm": introspection_settings.REALM,
         **attributes,
         # RFC 9728 §5.1: point the client at the protected resource's metadata,
         # at the URL its configured identifier gives (§3.1), whatever Host was asked.
-        "resource_metadata": metadata_url(settings.RESOURCE_SERVER_RESOURCE),
+        "resource_metadata": metadata_url(introspection_settings.RESOURCE),
     }
     return "Bearer " + ", ".join(f'{name}="{value}"' for name, value in params.items())
 

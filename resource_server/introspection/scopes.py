@@ -3,6 +3,10 @@
 A rule is a list of alternatives; each alternative is a space-separated set of
 scopes that must all be present. ``["profile email", "user"]`` means
 (profile AND email) OR user. A plain string is one alternative.
+
+Names in rules are local: RESOURCE_SERVER_SCOPE_PREFIX qualifies them before
+they are compared with a token's scopes, so one codebase serves APIs whose
+scopes the AS names differently (``read`` is ``team:read`` for the team API).
 """
 
 
@@ -17,6 +21,12 @@ class ScopeRule:
     def allows(self, granted: frozenset[str]) -> bool:
         return any(alternative <= granted for alternative in self.alternatives)
 
+    def qualified(self, prefix: str) -> "ScopeRule":
+        """This rule with every scope name prefixed: the names the AS grants."""
+        if not prefix:
+            return self
+        return ScopeRule([" ".join(prefix + scope for scope in alternative) for alternative in self.alternatives])
+
     def first_alternative(self) -> str:
         return " ".join(sorted(self.alternatives[0]))
 
@@ -29,6 +39,9 @@ class NoScope(ScopeRule):
 
     def __init__(self):
         self.alternatives = []
+
+    def qualified(self, prefix: str) -> "NoScope":
+        return self
 
 
 class MethodRules:
@@ -50,6 +63,7 @@ class MethodRules:
             self.by_method = {}
             self.otherwise = None if required is None else ScopeRule(required)
 
-    def rule(self, method: str) -> ScopeRule | None:
-        """The rule for ``method``; None means any valid token."""
-        return self.by_method.get(method, self.otherwise)
+    def rule(self, method: str, prefix: str = "") -> ScopeRule | None:
+        """The rule for ``method``, its names qualified with ``prefix``; None means any valid token."""
+        rule = self.by_method.get(method, self.otherwise)
+        return None if rule is None else rule.qualified(prefix)

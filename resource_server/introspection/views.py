@@ -1,6 +1,7 @@
-from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
+
+from .conf import introspection_settings
 
 
 @require_GET
@@ -12,9 +13,9 @@ def protected_resource_metadata(request):
     """
     return JsonResponse(
         {
-            "resource": settings.RESOURCE_SERVER_RESOURCE,
-            "authorization_servers": settings.RESOURCE_SERVER_AUTHORIZATION_SERVERS,
-            "scopes_supported": settings.RESOURCE_SERVER_SCOPES_SUPPORTED,
+            "resource": introspection_settings.RESOURCE,
+            "authorization_servers": introspection_settings.AUTHORIZATION_SERVERS,
+            "scopes_supported": introspection_settings.SCOPES,
             "bearer_methods_supported": ["header"],
         }
     )

@@ -2,9 +2,10 @@ import time
 from unittest import mock
 
 from django.core.cache import caches
-from django.test import TestCase
+from django.test import TestCase, override_settings
 
 from api.models import Note
+from introspection import cache
 from introspection.errors import IntrospectionUnavailable
 
 
@@ -22,6 +23,7 @@ def claims(scope, sub="1", username="alice"):
 class ApiTests(TestCase):
     def setUp(self):
         caches["default"].clear()
+        cache.local.clear()
         patcher = mock.patch("introspection.client.introspect")
         self.introspect = patcher.start()
         self.addCleanup(patcher.stop)
@@ -45,6 +47,26 @@ class ApiTests(TestCase):
         self.assertEqual(response.status_code, 403)
         self.assertIn('error="insufficient_scope"', response["WWW-Authenticate"])
         self.assertIn('scope="read"', response["WWW-Authenticate"])
+
+    @override_settings(RESOURCE_SERVER_SCOPE_PREFIX="team:")
+    def test_a_scope_prefix_qualifies_the_rules_of_every_kind_of_view(self):
+        self.introspect.return_value = claims("read notes")
+        plain = [self.get(path) for path in ("/api/me/", "/api/notes/", "/api/notes/count/")]
+        cache.forget("tok")
+        self.introspect.return_value = claims("team:read")
+        qualified = [self.get(path) for path in ("/api/me/", "/api/notes/", "/api/notes/count/")]
+
+        self.assertEqual([response.status_code for response in plain], [403, 403, 403])
+        self.assertIn('scope="team:read"', plain[0]["WWW-Authenticate"])
+        self.assertIn("(team:read)", plain[0].json()["error_description"])
+        self.assertIn('scope="team:read"', plain[2]["WWW-Authenticate"])  # @require_oauth
+        self.assertEqual([response.status_code for response in qualified], [200, 200, 200])
+
+    @override_settings(RESOURCE_SERVER_SCOPES="team:read team:write")
+    def test_the_metadata_lists_the_configured_scopes(self):
+        response = self.client.get("/.well-known/oauth-protected-resource")
+
+        self.assertEqual(response.json()["scopes_supported"], ["team:read", "team:write"])
 
     def test_as_outage_is_503_with_retry_after(self):
         self.introspect.side_effect = IntrospectionUnavailable()
@@ -81,7 +103,7 @@ class ApiTests(TestCase):
     def test_head_follows_the_get_rule(self):
         self.introspect.return_value = claims("write")
         refused = self.client.head("/api/notes/", HTTP_AUTHORIZATION="Bearer tok")
-        caches["default"].clear()
+        cache.forget("tok")
         self.introspect.return_value = claims("read")
         allowed = self.client.head("/api/notes/", HTTP_AUTHORIZATION="Bearer tok")
 

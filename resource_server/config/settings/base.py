@@ -6,19 +6,19 @@ by this project's own introspection app (see introspection/).
 """
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from django.core.exceptions import ImproperlyConfigured
-
-from introspection.cache_backends import JSONOnlyDisk
-from introspection.resource import identifier_problem
+from introspection.cache_backends import token_cache
+from introspection.conf import from_environment
 from shared.logging import logging_config
-from shared.settings import database, env, exactly_one, private_directory, read_dotenv
+from shared.settings import database, env, private_directory, read_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 read_dotenv(BASE_DIR.parent, "resource_server")
 
 SECRET_KEY = env.str("RS_SECRET_KEY")
+# Which API this process is: names its default SQLite file and token cache directory,
+# so two APIs served from this project on one machine keep apart.
+RS_NAME = env.str("RS_NAME", default="resource_server")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("RS_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
@@ -27,12 +27,16 @@ ALLOWED_HOSTS = env.list("RS_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "corsheaders",
     "rest_framework",
     "introspection",
     "api",
 ]
 
 MIDDLEWARE = [
+    # First: it answers CORS preflights before anything else can answer them, and
+    # adds its headers to every answer, a 401 challenge included.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Bearer-token views are exempt (a token is no ambient credential); any view
@@ -45,7 +49,7 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = []
 
-DATABASES = {"default": database("RS_DATABASE_URL", BASE_DIR.parent / "var" / "resource_server.sqlite3")}
+DATABASES = {"default": database("RS_DATABASE_URL", BASE_DIR.parent / "var" / f"{RS_NAME}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -64,72 +68,26 @@ REST_FRAMEWORK = {
 }
 
 # --- Introspection (RFC 7662) ---
-RESOURCE_SERVER_INTROSPECTION_URL = env.str("RESOURCE_SERVER_INTROSPECTION_URL")
-_mode = exactly_one("RESOURCE_SERVER_AUTH_TOKEN", "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS")
-RESOURCE_SERVER_AUTH_TOKEN = env.str("RESOURCE_SERVER_AUTH_TOKEN", default="") or None
-RESOURCE_SERVER_INTROSPECTION_CREDENTIALS = None
-if _mode == "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS":
-    _client_id, _colon, _secret = env.str(_mode).partition(":")
-    if not (_client_id and _secret):
-        raise ImproperlyConfigured(f"{_mode} must be client_id:client_secret.")
-    RESOURCE_SERVER_INTROSPECTION_CREDENTIALS = (_client_id, _secret)
-
-# The revocation window: how long a positive answer is reused (never past exp).
-RESOURCE_SERVER_TOKEN_CACHING_SECONDS = env.int("RESOURCE_SERVER_TOKEN_CACHING_SECONDS", default=60)
-# How long "inactive" is remembered; off by default (lua-resty-openidc#523).
-RESOURCE_SERVER_NEGATIVE_CACHING_SECONDS = env.int("RESOURCE_SERVER_NEGATIVE_CACHING_SECONDS", default=0)
-RESOURCE_SERVER_INTROSPECTION_TIMEOUT = env.float("RESOURCE_SERVER_INTROSPECTION_TIMEOUT", default=5.0)
-for _name in ("RESOURCE_SERVER_TOKEN_CACHING_SECONDS", "RESOURCE_SERVER_NEGATIVE_CACHING_SECONDS"):
-    if globals()[_name] < 0:
-        raise ImproperlyConfigured(f"{_name} must be 0 or more.")
-if RESOURCE_SERVER_INTROSPECTION_TIMEOUT <= 0:
-    raise ImproperlyConfigured("RESOURCE_SERVER_INTROSPECTION_TIMEOUT must be more than 0.")
-
-# RFC 8707: this API's resource identifier. Tokens whose audience (``aud``) does
-# not name it are refused; the RFC 9728 metadata advertises it. Without ``aud`` a
-# token is accepted unless RESOURCE_SERVER_REQUIRE_AUDIENCE is on.
-RESOURCE_SERVER_RESOURCE = env.str("RESOURCE_SERVER_RESOURCE", default="")
-_problem = identifier_problem(RESOURCE_SERVER_RESOURCE) if RESOURCE_SERVER_RESOURCE else "it is not set"
-if _problem:
-    _value = f": {RESOURCE_SERVER_RESOURCE!r}" if RESOURCE_SERVER_RESOURCE else ""
-    raise ImproperlyConfigured(
-        f"RESOURCE_SERVER_RESOURCE must be this API's URL, e.g. https://api.example.com/ ({_problem}{_value})."
-    )
-RESOURCE_SERVER_REQUIRE_AUDIENCE = env.bool("RESOURCE_SERVER_REQUIRE_AUDIENCE", default=False)
-
-RESOURCE_SERVER_REALM = env.str("RESOURCE_SERVER_REALM", default="api")
-# RFC 9728 metadata: the AS's issuer, by default the introspection URL's origin.
-_introspection = urlsplit(RESOURCE_SERVER_INTROSPECTION_URL)
-RESOURCE_SERVER_AUTHORIZATION_SERVERS = env.list(
-    "RESOURCE_SERVER_AUTHORIZATION_SERVERS", default=[f"{_introspection.scheme}://{_introspection.netloc}"]
-)
-RESOURCE_SERVER_SCOPES_SUPPORTED = ["read", "write", "notes"]
+# Each RESOURCE_SERVER_* variable that is set becomes the setting of the same
+# name; introspection/conf.py holds the defaults and checks every value when the
+# app loads (one ImproperlyConfigured line naming the variable).
+globals().update(from_environment())
 
 # The token cache: Redis when RS_CACHE_URL names one (shared by every worker and
 # every RS replica), else a directory that every worker of this RS shares. Both
 # store JSON and never unpickle (introspection/checks.py refuses anything else).
-RESOURCE_SERVER_CACHE_ALIAS = "default"
-_cache_url = env.str("RS_CACHE_URL", default="")
-if _cache_url:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": _cache_url,
-            "OPTIONS": {
-                "serializer": "introspection.cache_backends.JSONSerializer",
-                # A Redis outage must cost milliseconds, not a worker's timeout.
-                "socket_connect_timeout": 0.5,
-                "socket_timeout": 0.5,
-            },
-        }
-    }
-else:
-    CACHES = {
-        "default": {
-            "BACKEND": "introspection.cache_backends.SharedDiskCache",
-            # Empty means the default, next to the SQLite files.
-            "LOCATION": env.str("RS_CACHE_DIR", default="")
-            or str(private_directory(BASE_DIR.parent / "var") / "resource_server-cache"),
-            "OPTIONS": {"disk": JSONOnlyDisk},
-        }
-    }
+CACHES = {
+    "default": token_cache(
+        env.str("RS_CACHE_URL", default="")
+        or env.str("RS_CACHE_DIR", default="")  # empty means the default, next to the SQLite files
+        or str(private_directory(BASE_DIR.parent / "var") / f"{RS_NAME}-cache")
+    )
+}
+
+# --- CORS (django-cors-headers) ---
+# Browser apps on these origins may call the API with a bearer token. No cookies
+# are involved, so no credentials mode; the challenge (RFC 6750 §3) and
+# Retry-After must be readable by the app, so they are exposed.
+CORS_ALLOWED_ORIGINS = env.list("RS_CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type"]
+CORS_EXPOSE_HEADERS = ["WWW-Authenticate", "Retry-After"]

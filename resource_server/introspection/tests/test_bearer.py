@@ -52,6 +52,7 @@ class AuthenticateTests(SimpleTestCase):
         self.introspect = patcher.start()
         self.addCleanup(patcher.stop)
         caches["default"].clear()
+        cache.local.clear()
 
     def test_active_token_becomes_the_request_token(self):
         self.introspect.return_value = {**ACTIVE, "exp": time.time() + 600}
@@ -106,12 +107,12 @@ class AuthenticateTests(SimpleTestCase):
         for audience in ("https://api.example/", ["https://other.example/", "https://api.example/"]):
             with self.subTest(audience=audience):
                 self.introspect.return_value = {**ACTIVE, "aud": audience, "exp": time.time() + 600}
-                caches["default"].clear()
+                cache.forget("tok")
                 self.assertEqual(self.authenticate().sub, "1")
         for audience in ("https://other.example/", "https://api.example", "https://API.example/", [], [""]):
             with self.subTest(audience=audience):
                 self.introspect.return_value = {**ACTIVE, "aud": audience, "exp": time.time() + 600}
-                caches["default"].clear()
+                cache.forget("tok")
                 with self.assertRaisesMessage(InvalidToken, "not meant for this resource"):
                     self.authenticate()
 

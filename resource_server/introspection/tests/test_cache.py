@@ -9,8 +9,8 @@ from django.core.management.base import SystemCheckError
 from django.test import SimpleTestCase, override_settings
 
 from introspection import cache
-from introspection.cache_backends import JSONOnlyDisk, JSONSerializer, UntrustedCacheEntry
-from introspection.checks import token_cache_reads_json_only
+from introspection.cache_backends import JSONOnlyDisk, JSONSerializer, UntrustedCacheEntry, token_cache
+from introspection.checks import reads_json_only, token_cache_reads_json_only
 
 ACTIVE = {"active": True, "scope": "read", "client_id": "c", "sub": "s"}
 
@@ -29,10 +29,12 @@ class Payload:
         return (unpickled, ())
 
 
-@override_settings(RESOURCE_SERVER_TOKEN_CACHING_SECONDS=60)
+# The shared layer alone: what another process reads there.
+@override_settings(RESOURCE_SERVER_TOKEN_CACHING_SECONDS=60, RESOURCE_SERVER_LOCAL_CACHE_SECONDS=0)
 class SignedEntryTests(SimpleTestCase):
     def setUp(self):
         caches["default"].clear()
+        cache.local.clear()
 
     def stored(self, token):
         return caches["default"].get(cache.key(token))
@@ -70,9 +72,112 @@ class SignedEntryTests(SimpleTestCase):
 
     def test_a_signed_answer_this_server_no_longer_accepts_is_a_miss(self):
         key = cache.key("tok")
-        caches["default"].set(key, cache.entry(key, {"active": True, "scope": "read"}, 60))
+        caches["default"].set(key, cache.entry(key, {"active": True, "scope": "read"}, time.time() + 60))
 
         self.assertIsNone(cache.get("tok"))
+
+
+@override_settings(RESOURCE_SERVER_TOKEN_CACHING_SECONDS=60, RESOURCE_SERVER_LOCAL_CACHE_SECONDS=2)
+class LocalLayerTests(SimpleTestCase):
+    def setUp(self):
+        caches["default"].clear()
+        self.monotonic = time.monotonic()
+        patcher = mock.patch.object(cache, "local", cache.LocalLayer(timer=lambda: self.monotonic))
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def later(self, seconds: float):
+        """Both clocks moved on: the wall clock of ``until`` and the layer's monotonic one."""
+        self.monotonic += seconds
+        return mock.patch("time.time", return_value=time.time() + seconds)
+
+    def test_a_hit_reads_nothing_from_the_shared_cache(self):
+        cache.put("tok", ACTIVE)
+
+        with mock.patch.object(type(caches["default"]), "get", side_effect=AssertionError("shared cache read")):
+            self.assertEqual(cache.get("tok"), ACTIVE)
+
+    def test_what_another_process_verified_is_kept_here_after_one_read(self):
+        cache.put("tok", ACTIVE)
+        cache.local.clear()  # as in a process that has not seen the token
+
+        self.assertEqual(cache.get("tok"), ACTIVE)
+        caches["default"].delete(cache.key("tok"))
+        self.assertEqual(cache.get("tok"), ACTIVE)
+
+    def test_a_deletion_from_the_shared_cache_reaches_it_within_its_seconds(self):
+        cache.put("tok", ACTIVE)
+        caches["default"].delete(cache.key("tok"))
+
+        self.assertEqual(cache.get("tok"), ACTIVE)
+        with self.later(2.01):
+            self.assertIsNone(cache.get("tok"))
+
+    @override_settings(RESOURCE_SERVER_TOKEN_CACHING_SECONDS=1)
+    def test_it_never_outlives_the_shared_entry(self):
+        cache.put("tok", ACTIVE)
+
+        with self.later(1.01):
+            self.assertIsNone(cache.local.get(cache.key("tok")))
+
+    def test_it_never_outlives_exp(self):
+        cache.put("tok", {**ACTIVE, "exp": int(time.time()) + 1})
+
+        with self.later(1.01):
+            self.assertIsNone(cache.local.get(cache.key("tok")))
+
+    @override_settings(RESOURCE_SERVER_LOCAL_CACHE_SECONDS=0)
+    def test_zero_turns_it_off(self):
+        cache.put("tok", ACTIVE)
+
+        self.assertIsNone(cache.local.get(cache.key("tok")))
+        self.assertEqual(cache.get("tok"), ACTIVE)
+
+    def test_forget_deletes_from_both_layers(self):
+        cache.put("tok", ACTIVE)
+
+        cache.forget("tok")
+
+        self.assertIsNone(cache.local.get(cache.key("tok")))
+        self.assertIsNone(caches["default"].get(cache.key("tok")))
+        self.assertIsNone(cache.get("tok"))
+
+    def test_it_serves_while_the_shared_cache_is_down(self):
+        shared = type(caches["default"])
+        with (
+            mock.patch.object(shared, "set", side_effect=OSError),
+            mock.patch.object(shared, "get", side_effect=OSError),
+        ):
+            cache.put("tok", ACTIVE)
+            self.assertEqual(cache.get("tok"), ACTIVE)
+            cache.forget("tok")  # an outage is no error either
+            self.assertIsNone(cache.get("tok"))
+
+    def test_a_caller_changing_its_claims_changes_no_one_elses(self):
+        cache.put("tok", ACTIVE)
+
+        cache.get("tok")["scope"] = "admin"
+
+        self.assertEqual(cache.get("tok"), ACTIVE)
+
+    def test_its_size_is_bounded(self):
+        layer = cache.LocalLayer(maxsize=2)
+        for token in ("a", "b", "c"):
+            layer.put(token, ACTIVE, time.time() + 60)
+
+        self.assertIsNone(layer.get("a"))
+        self.assertEqual(layer.get("c"), ACTIVE)
+
+
+class TokenCacheHelperTests(SimpleTestCase):
+    def test_a_redis_url_or_a_directory_gives_a_configuration_the_check_accepts(self):
+        for location in ("redis://127.0.0.1:6379/0", "rediss://cache.example/1", "/var/cache/tokens"):
+            with self.subTest(location=location):
+                config = token_cache(location)
+                self.assertEqual(config["LOCATION"], location)
+                self.assertTrue(reads_json_only(config))
+        self.assertIn("Redis", token_cache("redis://127.0.0.1:6379/0")["BACKEND"])
+        self.assertIn("SharedDiskCache", token_cache("/var/cache/tokens")["BACKEND"])
 
 
 class JSONBackendTests(SimpleTestCase):

@@ -25,6 +25,20 @@ class ScopeRuleTests(SimpleTestCase):
         self.assertEqual(str(rule), "(email and profile) or (user)")
         self.assertEqual(rule.first_alternative(), "email profile")
 
+    def test_a_prefix_qualifies_every_name_of_every_alternative(self):
+        rule = ScopeRule(["profile email", "user"]).qualified("team:")
+
+        self.assertTrue(rule.allows(frozenset({"team:profile", "team:email"})))
+        self.assertTrue(rule.allows(frozenset({"team:user"})))
+        self.assertFalse(rule.allows(frozenset({"profile", "email", "user"})))
+        self.assertEqual(str(rule), "(team:email and team:profile) or (team:user)")
+        self.assertEqual(rule.first_alternative(), "team:email team:profile")
+
+    def test_an_empty_prefix_keeps_the_rule(self):
+        rule = ScopeRule("read")
+
+        self.assertIs(rule.qualified(""), rule)
+
     def test_empty_rule_is_a_programming_error(self):
         for rule in ([], [""], ""):
             with self.assertRaises(ValueError):
@@ -57,6 +71,14 @@ class MethodRulesTests(SimpleTestCase):
         rules = MethodRules({"GET": "read", "OPTIONS": None})
 
         self.assertIsNone(rules.rule("OPTIONS"))
+
+    def test_the_prefix_qualifies_the_rule_of_the_method_and_leaves_no_scope_and_none_alone(self):
+        rules = MethodRules({"GET": "read", "OPTIONS": None})
+
+        self.assertEqual(str(rules.rule("GET", "team:")), "(team:read)")
+        self.assertEqual(str(rules.rule("HEAD", "team:")), "(team:read)")
+        self.assertIsNone(rules.rule("OPTIONS", "team:"))
+        self.assertEqual(rules.rule("DELETE", "team:").alternatives, [])
 
     def test_an_empty_rule_fails_when_the_rules_are_built(self):
         for required in ([], "", {"GET": []}, {"GET": ""}):
