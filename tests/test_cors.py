@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from .oauth import bearer
+from .test_configuration import start_resource_server
 
 APP = "https://app.example"
 
@@ -89,3 +90,16 @@ def test_without_allowed_origins_no_origin_is_allowed(client, stack):
     )
 
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+@pytest.mark.parametrize("value", ["app.example", "https://app.example/", "https://app.example/path"])
+def test_an_origin_that_could_never_match_stops_the_server_with_one_line(value):
+    result = start_resource_server(
+        RESOURCE_SERVER_AUTH_TOKEN="t", RS_CORS_ALLOWED_ORIGINS=f"https://ok.example,{value}"
+    )
+
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if "RS_CORS_ALLOWED_ORIGINS" in line]
+    assert len(lines) == 1, result.stderr
+    assert "configuration error" in lines[0]
+    assert "Traceback" not in result.stderr

@@ -5,7 +5,11 @@ DOT's "Separate Resource Server" documentation applies as written, but are read
 by this project's own introspection app (see introspection/).
 """
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
 
 from introspection.cache_backends import token_cache
 from introspection.conf import from_environment
@@ -19,6 +23,8 @@ SECRET_KEY = env.str("RS_SECRET_KEY")
 # Which API this process is: names its default SQLite file and token cache directory,
 # so two APIs served from this project on one machine keep apart.
 RS_NAME = env.str("RS_NAME", default="resource_server")
+if not re.fullmatch(r"[A-Za-z0-9_-]+", RS_NAME):
+    raise ImproperlyConfigured(f"RS_NAME must be letters, digits, _ and - (it names files in var/), not {RS_NAME!r}.")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("RS_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
@@ -88,6 +94,13 @@ CACHES = {
 # Browser apps on these origins may call the API with a bearer token. No cookies
 # are involved, so no credentials mode; the challenge (RFC 6750 §3) and
 # Retry-After must be readable by the app, so they are exposed.
-CORS_ALLOWED_ORIGINS = env.list("RS_CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOWED_ORIGINS = [origin.strip() for origin in env.list("RS_CORS_ALLOWED_ORIGINS", default=[]) if origin.strip()]
+for _origin in CORS_ALLOWED_ORIGINS:
+    # An origin is scheme://host[:port], nothing more (RFC 6454 §6.1); anything else would never match.
+    _parts = urlsplit(_origin)
+    if not (_parts.scheme and _parts.netloc) or _origin != f"{_parts.scheme}://{_parts.netloc}":
+        raise ImproperlyConfigured(
+            f"RS_CORS_ALLOWED_ORIGINS must be origins such as https://app.example, comma-separated, not {_origin!r}."
+        )
 CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type"]
 CORS_EXPOSE_HEADERS = ["WWW-Authenticate", "Retry-After"]
