@@ -1,6 +1,6 @@
-"""``make run-auth`` and ``make run-resource`` started together in a fresh copy of the repository, then ``make run``.
+"""``make run-auth``, ``make run-resource`` and ``make run-team`` started together in a fresh copy, then ``make run``.
 
-As two terminals or a process manager would start them: no .venv, no .env and no
+As three terminals or a process manager would start them: no .venv, no .env and no
 var/ yet, so each target installs, writes .env and prepares its server before
 serving it with the local settings. The copy holds the files of the work tree that
 git would commit. Installing takes about half a minute; the module runs it once.
@@ -171,17 +171,21 @@ def repository(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def together(repository, tmp_path_factory):
-    auth_port, resource_port = free_port(), free_port()
+    auth_port, resource_port, team_port = free_port(), free_port(), free_port()
     environment = terminal_environment(
         AS_PORT=str(auth_port),
         RS_PORT=str(resource_port),
+        TEAM_RS_PORT=str(team_port),
         RESOURCE_SERVER_INTROSPECTION_URL=f"http://127.0.0.1:{auth_port}/o/introspect/",
+        TEAM_RESOURCE_SERVER_INTROSPECTION_URL=f"http://127.0.0.1:{auth_port}/o/introspect/",
         RESOURCE_SERVER_RESOURCE=f"http://127.0.0.1:{resource_port}/",
+        TEAM_RESOURCE_SERVER_RESOURCE=f"http://127.0.0.1:{team_port}/",
     )
     logs = tmp_path_factory.mktemp("logs")
     targets = {
         "auth": Target("run-auth", f"http://127.0.0.1:{auth_port}", logs / "run-auth.log"),
         "resource": Target("run-resource", f"http://127.0.0.1:{resource_port}", logs / "run-resource.log"),
+        "team": Target("run-team", f"http://127.0.0.1:{team_port}", logs / "run-team.log"),
     }
     try:
         for target in targets.values():
@@ -193,33 +197,37 @@ def together(repository, tmp_path_factory):
             target.stop()
 
 
-def test_both_targets_come_up_when_started_together(together):
+def test_the_targets_come_up_when_started_together(together):
     logs = "".join(target.log.read_text() for target in together.values())
     for target in together.values():
         response = requests.get(f"{target.url}/healthz", timeout=5)
         assert response.status_code == 200, logs
         assert response.headers["Content-Type"] == "application/json"
         assert response.json() == {"status": "ok"}
-    # One target wrote .env; the other found it complete.
+    # One target wrote .env; the others found it complete.
     assert logs.count("wrote .env with generated secrets.") == 1, logs
-    assert logs.count(".env exists; leaving it as it is.") == 1, logs
+    assert logs.count(".env exists; leaving it as it is.") == len(together) - 1, logs
     assert "Traceback" not in logs, logs
 
 
 def test_targets_started_together_install_once_and_each_prepares_only_its_own_server(together):
-    auth, resource = (together[server].log.read_text() for server in ("auth", "resource"))
-    # One pip at a time in .venv: whichever target came second waited for the first.
-    installs = [log for log in (auth, resource) if "install: creating .venv with the locked dependencies." in log]
-    waits = [log for log in (auth, resource) if "install: another make is installing .venv; waiting for it." in log]
-    assert (len(installs), len(waits)) == (1, 1), auth + resource
-    # make echoes each recipe line: run-auth migrates the AS's database, run-resource the RS's.
+    auth, resource, team = (together[server].log.read_text() for server in ("auth", "resource", "team"))
+    logs = (auth, resource, team)
+    # One pip at a time in .venv: the targets that came later waited for the first.
+    installs = [log for log in logs if "install: creating .venv with the locked dependencies." in log]
+    waits = [log for log in logs if "install: another make is installing .venv; waiting for it." in log]
+    assert (len(installs), len(waits)) == (1, 2), logs
+    # make echoes each recipe line: run-auth migrates the AS's database, run-resource the RS's, run-team the team's.
+    migrate_team = ".venv/bin/python -m shared.serve manage team migrate"
     assert "cd auth_server && ../.venv/bin/python manage.py migrate" in auth
-    assert "cd resource_server" not in auth
+    assert "cd resource_server" not in auth and migrate_team not in auth
     assert "cd resource_server && ../.venv/bin/python manage.py migrate" in resource
-    assert "cd auth_server" not in resource
+    assert "cd auth_server" not in resource and migrate_team not in resource
+    assert migrate_team in team
+    assert "cd auth_server" not in team and "cd resource_server" not in team
 
 
-@pytest.mark.parametrize("server", ["auth", "resource"])
+@pytest.mark.parametrize("server", ["auth", "resource", "team"])
 def test_a_mistyped_url_is_a_plain_404_without_the_debug_page(together, server):
     response = requests.get(f"{together[server].url}/admin-typo/", timeout=5)
 
@@ -329,7 +337,7 @@ def test_run_resource_alone_prepares_only_the_resource_servers_database(resource
     assert response.json() == {"status": "ok"}
     created = sorted(path.name for path in (repository / "var").iterdir())
     assert "resource_server.sqlite3" in created
-    assert [name for name in created if name.startswith("auth_server")] == []
+    assert [name for name in created if name.startswith(("auth_server", "team_server"))] == []
     # The databases and the token cache are readable by their owner alone.
     assert stat.S_IMODE((repository / "var").stat().st_mode) == 0o700
 
