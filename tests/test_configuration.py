@@ -3,6 +3,8 @@ import sys
 
 import pytest
 
+from shared.settings import audience_of
+
 from .stack import ROOT, resource_server_environment, seed_secrets
 
 VARIABLES = ("RESOURCE_SERVER_AUTH_TOKEN", "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS")
@@ -63,3 +65,28 @@ def test_the_team_api_takes_nothing_from_the_first_apis_variables():
     assert len(lines) == 1, result.stderr
     assert "RS_SECRET_KEY" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "audiences"),
+    [
+        ("RS_SECRET_KEY", {"resource_server"}),
+        ("TEAM_RS_SECRET_KEY", {"team"}),
+        ("RESOURCE_SERVER_INTROSPECTION_CREDENTIALS", {"resource_server"}),
+        ("TEAM_RESOURCE_SERVER_INTROSPECTION_CREDENTIALS", {"team"}),
+        # What the seed registers: each API's identifier and scopes, and nothing else of theirs.
+        ("RESOURCE_SERVER_RESOURCE", {"resource_server", "seed"}),
+        ("RESOURCE_SERVER_SCOPES", {"resource_server", "seed"}),
+        ("RESOURCE_SERVER_SCOPE_PREFIX", {"resource_server"}),
+        ("TEAM_RESOURCE_SERVER_RESOURCE", {"team", "seed"}),
+        ("TEAM_RESOURCE_SERVER_SCOPES", {"team", "seed"}),
+        ("OAUTH_RS_CLIENT_SECRET", {"seed"}),
+        ("OAUTH_RS_TEAM_CLIENT_SECRET", {"seed"}),
+        ("OAUTH_ISSUER", {"auth_server"}),
+        ("LOG_LEVEL", {"auth_server", "resource_server", "team"}),
+        ("LOG_LEVELS", set()),
+        ("REDIS_PASSWORD", {"compose"}),
+    ],
+)
+def test_each_variable_reaches_only_its_audiences(name, audiences):
+    assert audience_of(name) == audiences
