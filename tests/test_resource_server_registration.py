@@ -5,6 +5,7 @@ by the whole session.
 """
 
 import base64
+import json
 
 import pytest
 import requests
@@ -13,13 +14,19 @@ CHANGE_REGISTRATION = """
 from authorization.models import ResourceServer
 ResourceServer.objects.filter(application__client_id="{client_id}").{change}
 """
+# The registration as it was, printed as JSON, to be restored after the test:
+# its scopes and resource identifier are what every other test asks tokens for.
+READ_REGISTRATION = """
+import json
+from authorization.models import ResourceServer
+registration = ResourceServer.objects.get(application__client_id="{client_id}")
+print(json.dumps({{field: getattr(registration, field) for field in ("name", "resource", "scopes", "enabled")}}))
+"""
 RESTORE_REGISTRATION = """
 from oauth2_provider.models import get_application_model
 from authorization.models import ResourceServer
 application = get_application_model().objects.get(client_id="{client_id}")
-registration, _ = ResourceServer.objects.get_or_create(application=application)
-registration.enabled = True
-registration.save()
+ResourceServer.objects.update_or_create(application=application, defaults={fields})
 """
 
 
@@ -28,13 +35,15 @@ def registration(stack):
     """Change the demo resource server's registration: ``registration("delete()")``."""
     client_id = stack.secrets["OAUTH_RS_CLIENT_ID"]
 
-    def change(queryset_call: str) -> None:
-        stack.auth_manage(
-            "shell", "-v", "0", "-c", CHANGE_REGISTRATION.format(client_id=client_id, change=queryset_call)
-        )
+    def shell(command: str) -> str:
+        return stack.auth_manage("shell", "-v", "0", "-c", command)
 
+    def change(queryset_call: str) -> None:
+        shell(CHANGE_REGISTRATION.format(client_id=client_id, change=queryset_call))
+
+    saved = json.loads(shell(READ_REGISTRATION.format(client_id=client_id)))
     yield change
-    stack.auth_manage("shell", "-v", "0", "-c", RESTORE_REGISTRATION.format(client_id=client_id))
+    shell(RESTORE_REGISTRATION.format(client_id=client_id, fields=repr(saved)))
 
 
 def introspect_both_ways(client, token: str, bearer_scheme: str = "Bearer") -> list[requests.Response]:
@@ -54,9 +63,12 @@ def assert_cut_off(client, token: str) -> None:
     assert 'error="invalid_token"' in bearer.headers["WWW-Authenticate"]
     for response in (basic, bearer):
         assert "active" not in response.json()
-    # The resource server, in whichever mode it runs, can no longer check a fresh token.
-    fresh = client.client_credentials_token()
-    assert client.api("/api/me/", fresh).status_code == 503
+    # The resource server, in whichever mode it runs, can no longer check a token it has not cached.
+    assert client.api("/api/me/", token).status_code == 503
+    # Nor can a client be given a token with its scopes: they are offered while it is registered and enabled.
+    refused = client.client_credentials(scope="read")
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_scope"
 
 
 def test_deleted_registration_stops_basic_and_bearer_introspection(client, registration):
