@@ -71,12 +71,13 @@ class Registration:
 
     api: ResourceServer
     client: ClientOutcome
+    created: bool
     changes: list[str] = field(default_factory=list)
     secret: str | None = None
 
     @property
     def summary(self) -> str:
-        if self.client.created:
+        if self.created:
             return "created"
         return f"updated ({', '.join(self.changes)})" if self.changes else "unchanged"
 
@@ -150,12 +151,13 @@ def register(
         api.full_clean()
     except ValidationError as error:
         raise RegistrationError(one_line(error)) from None
-    changes = [key for key, value in old.items() if api.pk and getattr(api, key) != value]
+    created = api.pk is None
+    changes = [] if created else [key for key, value in old.items() if getattr(api, key) != value]
     if client.changed and not client.created:
         changes.append("secret" if new_secret else "client")
-    if api.pk is None or changes:
+    if created or changes:
         api.save()
-    return Registration(api, client, changes, new_secret)
+    return Registration(api, client, created, changes, new_secret)
 
 
 def is_registered(client_id: str) -> bool:

@@ -115,6 +115,16 @@ class RegisterResourceServerTests(TestCase):
             register("--client-id", "billing-api", "--remove")["#"], ["# billing-api: not registered, nothing removed"]
         )
 
+    def test_an_existing_confidential_client_can_be_registered_and_its_secret_rotated(self):
+        factories.application("billing-api")
+
+        printed = register(*BILLING)
+        rotated = register("--client-id", "billing-api", "--rotate-secret")
+
+        self.assertEqual(printed["#"][0], "# billing-api: created")
+        self.assertNotIn("RESOURCE_SERVER_INTROSPECTION_CREDENTIALS", printed)  # its secret is the one it had
+        self.assertEqual(introspect(self.client, rotated["RESOURCE_SERVER_INTROSPECTION_CREDENTIALS"]).status_code, 200)
+
     def test_removing_leaves_a_client_that_is_no_api_alone(self):
         factories.application("machine")
 
