@@ -196,6 +196,9 @@ def markdown(f: dict) -> str:
         "",
         "Written by `make bench` (`bench/run.py`); every figure below comes from one run of it.",
         "The machine is shared and noisy, so read the ratios, not the absolute numbers.",
+        "The Compose-like stack runs what `docker compose up` runs (PostgreSQL databases, the token",
+        "cache in Redis through RS_CACHE_URL) as host processes, without Docker or the proxy, so that",
+        "both stacks are measured alike.",
         "",
         f"- Run: {f['date']}, {s['seconds_per_run']:g} s per load run, load from {s['load_generator']}, "
         f"{f['duration_seconds']} s in all",
@@ -217,8 +220,8 @@ def markdown(f: dict) -> str:
         "## 1. The hot path on each stack",
         "",
         "The same API, as shipped and with the token cache's layers turned off one by one (replicas of",
-        "the API on the same stack, sharing its token cache); each run alternates with the others,",
-        "and each keeps its best.",
+        "the API on the same stack, sharing its token cache). The floor and the two cached runs",
+        "alternate, round after round, and each keeps its best; the miss runs once.",
         "",
         "| stack: measurement | req/s | p50 ms | p99 ms | ÷ floor |",
         "|---|---:|---:|---:|---:|",
@@ -244,6 +247,7 @@ def markdown(f: dict) -> str:
         "every worker has answered twice (one request at a time); then another token from 8 connections",
         "per replica at once (under load). The AS's introspection calls are counted by a relay in front",
         "of it, and grouped into windows: a window opens with a call and lasts the caching window.",
+        "Under load, requests that find no answer at the same moment (a window's start) each count.",
         "",
         "| setup | requests one at a time | workers reached | calls per window | requests under load "
         "| calls per window |",
