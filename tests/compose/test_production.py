@@ -161,12 +161,12 @@ def test_the_team_api_over_https_is_registered_under_its_https_url_and_takes_its
     assert client.api("/api/me/", token).status_code == 401
 
 
-def test_the_local_ca_outlives_the_proxy_container(stack):
+def test_the_local_ca_outlives_the_proxy_container(stack, team_api):
     before = inspect("proxy")["Id"]
 
     compose("up", "-d", "--no-build", "--force-recreate", "--wait", "--wait-timeout", "120", "proxy")
 
     assert inspect("proxy")["Id"] != before
     assert compose("exec", "-T", "proxy", "cat", "/ca/root.crt").stdout == CA.read_text()
-    assert requests.get(f"{stack.auth_url}/healthz", timeout=10).status_code == 200
-    assert requests.get(f"{stack.resource_url}/healthz", timeout=10).status_code == 200
+    for url in (stack.auth_url, stack.resource_url, team_api):
+        assert requests.get(f"{url}/healthz", timeout=10).status_code == 200, url
