@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 
 env = environ.Env()
 
@@ -116,19 +115,6 @@ def database(variable: str, default_sqlite_path: Path) -> dict:
         config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         config["CONN_HEALTH_CHECKS"] = True
     return config
-
-
-def exactly_one(*variables: str) -> str:
-    """Return the name of the single non-empty variable among ``variables``.
-
-    Raises ImproperlyConfigured with one line naming the variables when none or
-    several are set, so a misconfigured server refuses to start.
-    """
-    present = [name for name in variables if env.str(name, default="")]
-    if len(present) != 1:
-        found = "both are set" if present else "neither is set"
-        raise ImproperlyConfigured(f"Set exactly one of {' or '.join(variables)} ({found}).")
-    return present[0]
 
 
 def https_settings(enabled: bool) -> dict:
