@@ -1,8 +1,10 @@
 """The revocation window: RESOURCE_SERVER_TOKEN_CACHING_SECONDS and the cache every worker shares."""
 
+import concurrent.futures
 import http.client
 import json
 import secrets
+import threading
 import time
 
 import redis
@@ -154,3 +156,23 @@ def test_a_flush_of_the_shared_cache_reaches_every_worker_within_the_local_secon
     assert {status for status, _, _ in answers} == {401}
     assert {body["error"] for _, body, _ in answers} == {"invalid_token"}
     assert relay.calls == 1 + len(answers)  # inactive answers are not cached (negative caching off)
+
+
+def test_a_burst_of_requests_with_a_new_token_costs_one_introspection(client, resource_server, relay):
+    """Requests that all miss at once wait for one introspection: one per API, not one per thread or worker."""
+    server = resource_server(RESOURCE_SERVER_INTROSPECTION_URL=relay.url)
+    token = client.client_credentials_token()
+    burst = 16
+    start = threading.Barrier(burst)
+
+    def call(_):
+        start.wait(timeout=15)
+        return me_on_a_connection_of_its_own(server, token)
+
+    with concurrent.futures.ThreadPoolExecutor(burst) as pool:
+        answers = list(pool.map(call, range(burst)))
+
+    assert [status for status, _, _ in answers] == [200] * burst
+    assert {body["client_id"] for _, body, _ in answers} == {client.stack.secrets["DEMO_CLIENT_ID"]}
+    assert len({worker for _, _, worker in answers}) == 2  # both workers took part
+    assert relay.calls == 1

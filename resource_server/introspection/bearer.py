@@ -71,8 +71,4 @@ def authenticate(request) -> IntrospectedToken | None:
     token = bearer_token(request)
     if token is None:
         return None
-    claims = cache.get(token)
-    if claims is None:
-        claims = client.introspect(token)
-        cache.put(token, claims)
-    return check(claims)
+    return check(cache.answer(token, client.introspect))

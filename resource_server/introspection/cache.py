@@ -22,8 +22,16 @@ entry's own end (so never past ``exp``): a hit there is a dictionary lookup. A
 deletion from the shared cache (a revocation, an operator's flush) therefore
 reaches every process within RESOURCE_SERVER_LOCAL_CACHE_SECONDS; ``forget()``
 deletes from both layers at once in this process.
+
+A token that no process has cached is introspected once for the whole API, not
+once per thread, worker or replica that meets it at the same moment (a burst of
+requests with a new token, or every request at the end of a caching window):
+``answer()`` lets one thread of each process ask, and one process of the API,
+the one that adds the token's lock entry to the shared cache; the others wait
+for the answer it stores (single flight).
 """
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -32,6 +40,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 
 from cachetools import TLRUCache
 from django.conf import settings
@@ -58,32 +67,40 @@ class LocalLayer:
     """Verified answers of this process, each kept until its own moment (TLRUCache's time-to-use).
 
     gthread workers serve requests on several threads: cachetools' caches are not
-    thread-safe, so every access holds the lock.
+    thread-safe, so every access holds the lock. Answers are kept as their JSON
+    text and parsed on each hit: a view that changes its token's claims, nested
+    values included, changes no other request's.
     """
 
     def __init__(self, maxsize: int = LOCAL_ENTRIES, timer=time.monotonic):
-        # A value is (claims, seconds to keep them), counted from when it is stored.
+        # A value is (the claims' JSON, seconds to keep them), counted from when it is stored.
         self.entries = TLRUCache(maxsize, ttu=lambda _key, value, now: now + value[1], timer=timer)
         self.lock = threading.Lock()
+        # Counts deletions: an answer read from the shared cache before a forget()
+        # that ran meanwhile on another thread is not stored here afterwards.
+        self.generation = 0
 
     def get(self, cache_key: str) -> dict | None:
         with self.lock:
             value = self.entries.get(cache_key)
-        # Copies in and out: a view that changes its token's claims changes no other request's.
-        return None if value is None else dict(value[0])
+        return None if value is None else json.loads(value[0])
 
-    def put(self, cache_key: str, claims: dict, until: float) -> None:
+    def put(self, cache_key: str, claims: dict, until: float, generation: int | None = None) -> None:
         seconds = min(introspection_settings.LOCAL_CACHE_SECONDS, until - time.time())
         if seconds > 0:
+            text = json.dumps(claims, separators=(",", ":"))
             with self.lock:
-                self.entries[cache_key] = (dict(claims), seconds)
+                if generation is None or generation == self.generation:
+                    self.entries[cache_key] = (text, seconds)
 
     def delete(self, cache_key: str) -> None:
         with self.lock:
+            self.generation += 1
             self.entries.pop(cache_key, None)
 
     def clear(self) -> None:
         with self.lock:
+            self.generation += 1
             self.entries.clear()
 
 
@@ -173,6 +190,7 @@ def get(token: str) -> dict | None:
     claims = local.get(cache_key)
     if claims is not None:
         return claims
+    generation = local.generation
     try:
         cached = shared_cache().get(cache_key)
     except UntrustedCacheEntry as error:
@@ -184,7 +202,7 @@ def get(token: str) -> dict | None:
     found = None if cached is None else verified(cache_key, cached)
     if found is None:
         return None
-    local.put(cache_key, *found)
+    local.put(cache_key, *found, generation=generation)
     return found[0]
 
 
@@ -214,3 +232,96 @@ def forget(token: str) -> None:
         shared_cache().delete(cache_key)
     except Exception as error:  # see get(); the entry ends by itself at its lifetime
         cache_outage_log.warning("token cache unavailable, not forgetting: %s", type(error).__name__)
+
+
+# --- Single flight: one introspection per token for every process of the API ---
+
+LOCK_PREFIX = "introspection-lock:"
+# How often a process waiting for another's answer looks for it: an introspection
+# took 8 to 9 ms (make bench), so a waiter is served a few ms after the answer lands.
+POLL_SECONDS = 0.005
+_flights: dict[str, list] = {}  # cache key → [its lock, how many threads use it]
+_flights_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def one_thread_at_a_time(cache_key: str):
+    """Threads of this process asking about the same token go one after the other."""
+    with _flights_lock:
+        flight = _flights.setdefault(cache_key, [threading.Lock(), 0])
+        flight[1] += 1
+    try:
+        with flight[0]:
+            yield
+    finally:
+        with _flights_lock:
+            flight[1] -= 1
+            if not flight[1]:
+                del _flights[cache_key]
+
+
+def take_lock(lock_key: str) -> bool:
+    """True when this process is the one to introspect (or the shared cache is down: each process asks)."""
+    # Held no longer than an introspection may take: a process that dies meanwhile blocks nobody for long.
+    seconds = math.ceil(introspection_settings.INTROSPECTION_TIMEOUT) + 1
+    try:
+        return shared_cache().add(lock_key, 1, timeout=seconds)
+    except Exception:  # an outage: get() has logged it
+        return True
+
+
+def release_lock(lock_key: str) -> None:
+    with contextlib.suppress(Exception):  # the lock ends by itself at its timeout
+        shared_cache().delete(lock_key)
+
+
+def lock_held(lock_key: str) -> bool:
+    try:
+        return shared_cache().get(lock_key) is not None
+    except Exception:  # an outage: stop waiting and ask
+        return False
+
+
+def stored_by_another_process(token: str, lock_key: str) -> dict | None:
+    """The answer the process holding the lock stores, once it has; None if it gives up or stores none."""
+    deadline = time.monotonic() + introspection_settings.INTROSPECTION_TIMEOUT
+    while time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        claims = get(token)
+        if claims is not None or not lock_held(lock_key):
+            return claims if claims is not None else get(token)
+    return None
+
+
+def answer(token: str, introspect: Callable[[str], dict]) -> dict:
+    """The answer for ``token``: cached, or from ``introspect`` run once for the whole API.
+
+    A process that finds another one asking waits for the answer it stores, at
+    most RESOURCE_SERVER_INTROSPECTION_TIMEOUT, then asks itself: an answer that
+    is not cached (inactive, or caching off), the other process failing, or a lock
+    entry that someone else wrote into the cache, costs a wait, never a wrong answer.
+    """
+    claims = get(token)
+    if claims is not None:
+        return claims
+    if introspection_settings.TOKEN_CACHING_SECONDS == 0:
+        return introspect(token)  # no window to share: every request asks
+    cache_key = key(token)
+    with one_thread_at_a_time(cache_key):
+        claims = get(token)  # another thread of this process may have asked meanwhile
+        if claims is not None:
+            return claims
+        lock_key = LOCK_PREFIX + cache_key.removeprefix(KEY_PREFIX)
+        if take_lock(lock_key):
+            try:
+                return introspected(token, introspect)
+            finally:
+                release_lock(lock_key)
+        claims = stored_by_another_process(token, lock_key)
+        return claims if claims is not None else introspected(token, introspect)
+
+
+def introspected(token: str, introspect: Callable[[str], dict]) -> dict:
+    claims = introspect(token)
+    put(token, claims)
+    return claims

@@ -1,4 +1,5 @@
 import pickle
+import threading
 import time
 from unittest import mock
 
@@ -167,6 +168,128 @@ class LocalLayerTests(SimpleTestCase):
 
         self.assertIsNone(layer.get("a"))
         self.assertEqual(layer.get("c"), ACTIVE)
+
+
+BOUND = {**ACTIVE, "aud": ["https://api.example/"]}
+
+
+@override_settings(RESOURCE_SERVER_TOKEN_CACHING_SECONDS=60, RESOURCE_SERVER_LOCAL_CACHE_SECONDS=2)
+class LocalLayerIsolationTests(SimpleTestCase):
+    """Each request gets claims of its own, nested values included; forget() wins over a read under way."""
+
+    def setUp(self):
+        caches["default"].clear()
+        patcher = mock.patch.object(cache, "local", cache.LocalLayer())
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def test_a_request_changing_the_audience_list_changes_no_later_request(self):
+        cache.put("tok", {**BOUND, "aud": list(BOUND["aud"])})
+
+        cache.get("tok")["aud"].append("https://other.example/")
+
+        self.assertEqual(cache.get("tok")["aud"], ["https://api.example/"])
+
+    def test_the_claims_a_miss_hands_over_are_not_the_cached_ones(self):
+        claims = {**BOUND, "aud": list(BOUND["aud"])}
+        cache.put("tok", claims)  # the miss path: these claims then go to the view
+
+        claims["aud"].append("https://other.example/")
+
+        self.assertEqual(cache.get("tok")["aud"], ["https://api.example/"])
+
+    def test_an_answer_forgotten_during_a_read_on_another_thread_is_not_kept_afterwards(self):
+        cache.put("tok", BOUND)
+        cache.local.clear()  # this process has not seen the token yet
+        shared = caches["default"]
+        read = shared.get
+
+        def read_then_forgotten(key, *args, **kwargs):
+            value = read(key, *args, **kwargs)
+            cache.forget("tok")  # the revocation, handled on another thread meanwhile
+            return value
+
+        with mock.patch.object(shared, "get", side_effect=read_then_forgotten):
+            cache.get("tok")  # the request already under way may still be served
+
+        self.assertIsNone(cache.get("tok"))
+
+
+class SlowAuthorizationServer:
+    """``introspect`` for cache.answer(): counts its calls, each taking ``seconds``."""
+
+    def __init__(self, claims: dict, seconds: float = 0.05):
+        self.claims, self.seconds, self.calls = claims, seconds, 0
+        self.lock = threading.Lock()
+
+    def __call__(self, token: str) -> dict:
+        with self.lock:
+            self.calls += 1
+        time.sleep(self.seconds)
+        return dict(self.claims)
+
+
+@override_settings(RESOURCE_SERVER_TOKEN_CACHING_SECONDS=60, RESOURCE_SERVER_LOCAL_CACHE_SECONDS=2)
+class SingleFlightTests(SimpleTestCase):
+    def setUp(self):
+        caches["default"].clear()
+        patcher = mock.patch.object(cache, "local", cache.LocalLayer())
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def together(self, count: int, introspect) -> list:
+        answers = [None] * count
+
+        def ask(index):
+            answers[index] = cache.answer("tok", introspect)
+
+        threads = [threading.Thread(target=ask, args=(index,)) for index in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        return answers
+
+    def test_threads_that_miss_together_introspect_once(self):
+        server = SlowAuthorizationServer(ACTIVE)
+
+        self.assertEqual(self.together(8, server), [ACTIVE] * 8)
+        self.assertEqual(server.calls, 1)
+
+    def test_a_process_waits_for_the_answer_that_another_process_stores(self):
+        lock_key = cache.LOCK_PREFIX + cache.key("tok").removeprefix(cache.KEY_PREFIX)
+        caches["default"].add(lock_key, 1, timeout=10)  # another process is asking
+        storing = threading.Timer(0.05, cache.put, args=("tok", ACTIVE))
+        storing.start()
+        server = SlowAuthorizationServer(ACTIVE)
+
+        self.assertEqual(cache.answer("tok", server), ACTIVE)
+        self.assertEqual(server.calls, 0)
+        storing.join()
+
+    def test_an_answer_that_is_not_cached_is_asked_for_by_each_waiter(self):
+        inactive = SlowAuthorizationServer({"active": False})
+
+        self.assertEqual(self.together(3, inactive), [{"active": False}] * 3)
+        self.assertEqual(inactive.calls, 3)
+
+    @override_settings(RESOURCE_SERVER_INTROSPECTION_TIMEOUT=0.2)
+    def test_a_lock_that_nobody_releases_costs_a_wait_then_an_introspection(self):
+        lock_key = cache.LOCK_PREFIX + cache.key("tok").removeprefix(cache.KEY_PREFIX)
+        caches["default"].add(lock_key, 1, timeout=10)  # written by a process that died, or by someone else
+        server = SlowAuthorizationServer(ACTIVE, seconds=0)
+
+        started = time.monotonic()
+        self.assertEqual(cache.answer("tok", server), ACTIVE)
+        self.assertGreaterEqual(time.monotonic() - started, 0.2)
+        self.assertEqual(server.calls, 1)
+
+    @override_settings(RESOURCE_SERVER_TOKEN_CACHING_SECONDS=0)
+    def test_without_caching_every_request_introspects(self):
+        server = SlowAuthorizationServer(ACTIVE, seconds=0)
+
+        self.assertEqual(self.together(3, server), [ACTIVE] * 3)
+        self.assertEqual(server.calls, 3)
 
 
 class TokenCacheHelperTests(SimpleTestCase):
