@@ -72,6 +72,8 @@ def test_a_second_run_changes_nothing_and_prints_no_secret(client, api):
 
     assert second["#"][0] == f"# {api.client_id}: unchanged"
     assert "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS" not in second
+    kept = f"# RESOURCE_SERVER_INTROSPECTION_CREDENTIALS: {api.client_id}:<its existing secret>, unchanged"
+    assert second["#"][1].startswith(kept)
     assert second["RESOURCE_SERVER_RESOURCE"] == api.resource
     assert client.introspect("any", auth=credentials(first)).json() == {"active": False}
 
@@ -150,8 +152,13 @@ def test_the_api_scopes_are_offered_while_it_is_registered(client, api):
         (["--resource", "https://billing.example/#top", "--scopes", "b:read"], "no fragment (RFC 8707 §2)"),
         (["--resource", "https://billing.example/", "--scopes", "read"], "Already owned by another API: read"),
         (["--scopes", "b:read"], "registering it takes --resource and --scopes"),
+        # Checked before anything is saved: PostgreSQL would refuse the client's name with a DataError.
+        (
+            ["--resource", "https://billing.example/", "--scopes", "b:read", "--name", "N" * 300],
+            "name: Ensure this value has at most 255 characters",
+        ),
     ],
-    ids=["relative", "fragment", "taken-scope", "incomplete"],
+    ids=["relative", "fragment", "taken-scope", "incomplete", "name-too-long"],
 )
 def test_bad_input_is_one_clear_line_and_registers_nothing(client, api, options, message):
     with pytest.raises(subprocess.CalledProcessError) as refused:

@@ -24,6 +24,8 @@ API_CLIENT = {
     "client_type": Application.CLIENT_CONFIDENTIAL,
     "authorization_grant_type": Application.GRANT_CLIENT_CREDENTIALS,
 }
+# The client's fields that registering sets are checked; the rest it leaves as they are.
+CLIENT_UNCHECKED = [field.name for field in Application._meta.fields if field.name not in {"name", *API_CLIENT}]
 
 
 class RegistrationError(ValueError):
@@ -92,8 +94,8 @@ class Registration:
             lines.append(f"RESOURCE_SERVER_INTROSPECTION_CREDENTIALS={client_id}:{self.secret}")
         else:
             lines.append(
-                "# RESOURCE_SERVER_INTROSPECTION_CREDENTIALS: unchanged, "
-                f"{client_id}:<the secret printed when it was made>; --rotate-secret makes a new one"
+                f"# RESOURCE_SERVER_INTROSPECTION_CREDENTIALS: {client_id}:<its existing secret>, unchanged; "
+                "--rotate-secret makes a new one and prints it once"
             )
         return lines
 
@@ -145,12 +147,16 @@ def register(
     for key, value in {**wanted, "enabled": enabled}.items():
         if value is not None:
             setattr(api, key, value)
-    client = save_client(client_id, secret, name=api.name or client_id, **API_CLIENT)
-    api.application = client.application
+    client_fields = {"name": api.name or client_id, **API_CLIENT}
+    # Everything is checked before anything is saved: a database that enforces
+    # lengths (PostgreSQL) would otherwise refuse the client with a DataError.
     try:
-        api.full_clean()
+        api.full_clean(exclude=["application"])
+        Application(client_id=client_id, **client_fields).clean_fields(exclude=CLIENT_UNCHECKED)
     except ValidationError as error:
         raise RegistrationError(one_line(error)) from None
+    client = save_client(client_id, secret, **client_fields)
+    api.application = client.application
     created = api.pk is None
     changes = [] if created else [key for key, value in old.items() if getattr(api, key) != value]
     if client.changed and not client.created:
