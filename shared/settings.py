@@ -18,11 +18,13 @@ env = environ.Env()
 # resource identifiers and scopes it registers. The two example APIs never see
 # each other's variables. The Compose-only secrets are docker compose's alone,
 # even when a shell exports them. An entry ending in ``_`` is a prefix; any other
-# entry is one exact name.
+# entry is one exact name. The servers' database settings are exact names: each
+# server's database URL carries its prefix, and DATABASE_URL is no server's.
 COMMON = (
     "DJANGO_",
     "GUNICORN_",
-    "DATABASE_",
+    "DATABASE_CONN_MAX_AGE",
+    "DATABASE_WAIT_SECONDS",
     "WEB_CONCURRENCY",
     "LOG_LEVEL",
     "FORWARDED_ALLOW_IPS",
@@ -43,6 +45,9 @@ AUDIENCES = {
     # shared.serve strips before the team instance sees them.
     "team": COMMON + ("TEAM_",),
     "compose": ("POSTGRES_", "REDIS_"),
+    # The PostgreSQL server the end-to-end tests and the benchmark create their
+    # databases on, as its superuser: no server's, even when a shell exports it.
+    "tests": ("DATABASE_URL", "TEST_DATABASE_URL"),
 }
 
 

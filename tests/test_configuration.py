@@ -3,6 +3,7 @@ import sys
 
 import pytest
 
+from shared.serve import environment_of
 from shared.settings import audience_of
 
 from .stack import ROOT, resource_server_environment, seed_secrets
@@ -86,7 +87,25 @@ def test_the_team_api_takes_nothing_from_the_first_apis_variables():
         ("LOG_LEVEL", {"auth_server", "resource_server", "team"}),
         ("LOG_LEVELS", set()),
         ("REDIS_PASSWORD", {"compose"}),
+        ("DATABASE_CONN_MAX_AGE", {"auth_server", "resource_server", "team"}),
+        ("AS_DATABASE_URL", {"auth_server"}),
+        ("TEAM_RS_DATABASE_URL", {"team"}),
+        ("DATABASE_URL", {"tests"}),
+        ("TEST_DATABASE_URL", {"tests"}),
     ],
 )
 def test_each_variable_reaches_only_its_audiences(name, audiences):
     assert audience_of(name) == audiences
+
+
+@pytest.mark.parametrize("server", ["auth", "resource", "team"])
+def test_a_database_url_of_no_server_reaches_no_server(monkeypatch, server):
+    """DATABASE_URL, the conventional name, is often an administrator's (the benchmark exports its superuser's)."""
+    admin_url = "postgres://postgres:admin-password@db.example:5432/postgres"
+    monkeypatch.setenv("DJANGO_READ_DOT_ENV_FILE", "false")
+    monkeypatch.setenv("DATABASE_URL", admin_url)
+    monkeypatch.setenv("TEST_DATABASE_URL", admin_url)
+
+    environment = environment_of(server)
+
+    assert admin_url not in environment.values()
