@@ -158,21 +158,47 @@ def test_a_flush_of_the_shared_cache_reaches_every_worker_within_the_local_secon
     assert relay.calls == 1 + len(answers)  # inactive answers are not cached (negative caching off)
 
 
-def test_a_burst_of_requests_with_a_new_token_costs_one_introspection(client, resource_server, relay):
-    """Requests that all miss at once wait for one introspection: one per API, not one per thread or worker."""
-    server = resource_server(RESOURCE_SERVER_INTROSPECTION_URL=relay.url)
-    token = client.client_credentials_token()
-    burst = 16
-    start = threading.Barrier(burst)
+def burst(server, token, size: int = 16) -> list[tuple[int, dict, int]]:
+    """``size`` requests with ``token`` at once, each on a connection of its own."""
+    start = threading.Barrier(size)
 
     def call(_):
         start.wait(timeout=15)
         return me_on_a_connection_of_its_own(server, token)
 
-    with concurrent.futures.ThreadPoolExecutor(burst) as pool:
-        answers = list(pool.map(call, range(burst)))
+    with concurrent.futures.ThreadPoolExecutor(size) as pool:
+        return list(pool.map(call, range(size)))
 
-    assert [status for status, _, _ in answers] == [200] * burst
-    assert {body["client_id"] for _, body, _ in answers} == {client.stack.secrets["DEMO_CLIENT_ID"]}
+
+def test_a_burst_of_requests_with_a_new_token_costs_one_introspection(client, stack, resource_server, relay):
+    """Requests that all miss at once wait for one introspection: one per API, not one per thread or worker."""
+    server = resource_server(RESOURCE_SERVER_INTROSPECTION_URL=relay.url)
+    token = client.client_credentials_token()
+
+    answers = burst(server, token)
+
+    assert [status for status, _, _ in answers] == [200] * len(answers)
+    assert {body["client_id"] for _, body, _ in answers} == {stack.secrets["DEMO_CLIENT_ID"]}
     assert len({worker for _, _, worker in answers}) == 2  # both workers took part
+    assert relay.calls == 1
+
+
+def test_replicas_sharing_redis_introspect_a_new_token_once(client, stack, resource_server, relay, redis_server):
+    """Two servers of one API (same secret key, same Redis), each with its workers, meet a new token at once."""
+    _, url = redis_server
+    first = resource_server(RESOURCE_SERVER_INTROSPECTION_URL=relay.url, RS_CACHE_URL=url)
+    second = resource_server(
+        RESOURCE_SERVER_INTROSPECTION_URL=relay.url, RS_CACHE_URL=url, RS_SECRET_KEY=first.env["RS_SECRET_KEY"]
+    )
+    token = client.client_credentials_token()
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        answers = [
+            answer
+            for replica in pool.map(lambda server: burst(server, token, 8), [first, second])
+            for answer in replica
+        ]
+
+    assert [status for status, _, _ in answers] == [200] * len(answers)
+    assert {body["client_id"] for _, body, _ in answers} == {stack.secrets["DEMO_CLIENT_ID"]}
     assert relay.calls == 1
