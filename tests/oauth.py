@@ -70,19 +70,20 @@ class Client:
         assert response.status_code == 200, response.text
         return response.json()["access_token"]
 
-    def authorize(self, scope: str = "read write", challenge_method: str = "S256", resource=None) -> requests.Response:
-        """Sign in and consent through the AS's forms; the redirect to the client."""
+    def at_consent(
+        self, scope: str = "read write", challenge_method: str = "S256", resource=None, state: str | None = None
+    ) -> tuple[requests.Session, dict, requests.Response, str]:
+        """Signed in through the AS's form: the session, the authorization request, the consent page, the verifier."""
         session = requests.Session()
         verifier, challenge = pkce_pair()
         if challenge_method == "plain":
             challenge = verifier
-        state = secrets.token_urlsafe(8)
         query = {
             "response_type": "code",
             "client_id": self.secrets["DEMO_PUBLIC_CLIENT_ID"],
             "redirect_uri": self.secrets["DEMO_REDIRECT_URI"],
             "scope": scope,
-            "state": state,
+            "state": state or secrets.token_urlsafe(8),
             "code_challenge": challenge,
             "code_challenge_method": challenge_method,
         }
@@ -92,15 +93,23 @@ class Client:
         assert login_page.status_code == 200 and "/accounts/login/" in login_page.url, login_page.url
         action, fields = form(login_page)
         fields.update(username=self.secrets["DEMO_USERNAME"], password=self.secrets["DEMO_PASSWORD"])
-        # A browser names the page's origin; Django's CSRF check needs it over HTTPS.
-        origin = {"Origin": self.stack.auth_url}
-        consent_page = session.post(action, data=fields, headers=origin, timeout=10)
+        consent_page = session.post(action, data=fields, headers=self.origin, timeout=10)
         assert consent_page.status_code == 200 and "/o/authorize/" in consent_page.url, consent_page.text[:500]
+        return session, query, consent_page, verifier
+
+    @property
+    def origin(self) -> dict:
+        # A browser names the page's origin; Django's CSRF check needs it over HTTPS.
+        return {"Origin": self.stack.auth_url}
+
+    def authorize(self, scope: str = "read write", challenge_method: str = "S256", resource=None) -> requests.Response:
+        """Sign in and consent through the AS's forms; the redirect to the client."""
+        session, query, consent_page, verifier = self.at_consent(scope, challenge_method, resource)
         action, fields = form(consent_page)
         fields["allow"] = "Authorize"
-        redirect = session.post(action, data=fields, headers=origin, allow_redirects=False, timeout=10)
+        redirect = session.post(action, data=fields, headers=self.origin, allow_redirects=False, timeout=10)
         redirect.verifier = verifier
-        redirect.state = state
+        redirect.state = query["state"]
         return redirect
 
     def authorization_code_tokens(self, scope: str = "read write", resource=None) -> dict:

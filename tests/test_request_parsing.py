@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from .oauth import form, pkce_pair
+from .oauth import form
 from .raw_http import send
 
 # Query strings Django parses and oauthlib refused with a ValueError.
@@ -131,29 +131,8 @@ def test_resource_that_is_no_uri_is_invalid_target_at_the_token_endpoint(stack):
     assert response.json()["error"] == "invalid_target"
 
 
-def signed_in_consent(client) -> tuple[requests.Session, dict, dict]:
-    """The demo user's session at the consent page: the session, the authorization request, the form."""
-    session = requests.Session()
-    _, challenge = pkce_pair()
-    query = {
-        "response_type": "code",
-        "client_id": client.secrets["DEMO_PUBLIC_CLIENT_ID"],
-        "redirect_uri": client.secrets["DEMO_REDIRECT_URI"],
-        "scope": "read",
-        "state": "odd",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
-    login_page = session.get(f"{client.stack.auth_url}/o/authorize/?{urlencode(query)}", timeout=10)
-    action, fields = form(login_page)
-    fields.update(username=client.secrets["DEMO_USERNAME"], password=client.secrets["DEMO_PASSWORD"])
-    consent_page = session.post(action, data=fields, timeout=10)
-    assert "/o/authorize/" in consent_page.url, consent_page.text[:500]
-    return session, query, form(consent_page)[1]
-
-
 def test_authorization_request_with_a_resource_that_is_no_uri_redirects_invalid_target(client):
-    session, query, _ = signed_in_consent(client)
+    session, query, _, _ = client.at_consent(scope="read", state="odd")
 
     response = session.get(
         f"{client.stack.auth_url}/o/authorize/?{urlencode({**query, 'resource': 'https://[::1/'})}",
@@ -170,7 +149,8 @@ def test_authorization_request_with_a_resource_that_is_no_uri_redirects_invalid_
 
 @pytest.mark.parametrize("changed", [{"client_id": "no-such-client"}, {"resource": "https://[::1/"}])
 def test_consent_form_changed_in_the_browser_is_refused(client, changed):
-    session, _, fields = signed_in_consent(client)
+    session, _, page, _ = client.at_consent(scope="read")
+    fields = form(page)[1]
 
     response = session.post(
         f"{client.stack.auth_url}/o/authorize/",

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from .oauth import form, pkce_pair
+from .oauth import form
 
 
 @dataclass
@@ -100,28 +100,6 @@ def test_a_token_without_resource_is_seen_by_every_api(client, apis):
         assert client.introspect(token, auth=api.credentials).json()["active"] is True, api.client_id
 
 
-def signed_in(client) -> tuple[requests.Session, dict]:
-    """The demo user signed in at the AS: the session, and an authorization request to extend."""
-    session = requests.Session()
-    _, challenge = pkce_pair()
-    query = {
-        "response_type": "code",
-        "client_id": client.secrets["DEMO_PUBLIC_CLIENT_ID"],
-        "redirect_uri": client.secrets["DEMO_REDIRECT_URI"],
-        "state": "kept",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
-    login_page = session.get(
-        f"{client.stack.auth_url}/o/authorize/?{urlencode({**query, 'scope': 'read'})}", timeout=10
-    )
-    action, fields = form(login_page)
-    fields.update(username=client.secrets["DEMO_USERNAME"], password=client.secrets["DEMO_PASSWORD"])
-    consent_page = session.post(action, data=fields, headers={"Origin": client.stack.auth_url}, timeout=10)
-    assert "/o/authorize/" in consent_page.url, consent_page.text[:500]
-    return session, query
-
-
 def authorize(client, session, query, **extra) -> requests.Response:
     url = f"{client.stack.auth_url}/o/authorize/?{urlencode({**query, **extra}, doseq=True)}"
     return session.get(url, allow_redirects=False, timeout=10)
@@ -132,7 +110,7 @@ def authorize(client, session, query, **extra) -> requests.Response:
 )
 def test_the_authorization_endpoint_redirects_the_same_errors(client, apis, resource, error):
     alpha, beta = apis
-    session, query = signed_in(client)
+    session, query, _, _ = client.at_consent(scope="read", state="kept")
     resource = {"unregistered": f"https://unregistered-{uuid.uuid4().hex[:8]}.example/", "alpha": alpha.resource}[
         resource
     ]
@@ -148,7 +126,7 @@ def test_the_authorization_endpoint_redirects_the_same_errors(client, apis, reso
 
 def test_the_consent_page_groups_the_scopes_by_api(client, apis):
     alpha, beta = apis
-    session, query = signed_in(client)
+    session, query, _, _ = client.at_consent(scope="read", state="kept")
 
     page = authorize(
         client, session, query, scope=f"{beta.scope} {alpha.scope}", resource=[alpha.resource, beta.resource]
