@@ -247,7 +247,7 @@ def markdown(f: dict) -> str:
         "every worker has answered twice (one request at a time); then another token from 8 connections",
         "per replica at once (under load). The AS's introspection calls are counted by a relay in front",
         "of it, and grouped into windows: a window opens with a call and lasts the caching window.",
-        "Under load, requests that find no answer at the same moment (a window's start) each count.",
+        "Under load, the requests that find no answer at a window's start wait for one introspection (single flight).",
         "",
         "| setup | requests one at a time | workers reached | calls per window | requests under load "
         "| calls per window |",
