@@ -36,6 +36,18 @@ def application(
     return app
 
 
+def public_client(client_id="public", redirect_uri="https://client.example/cb"):
+    """A public client of the authorization code grant (PKCE), with no secret."""
+    return Application.objects.create(
+        client_id=client_id,
+        client_type=Application.CLIENT_PUBLIC,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris=redirect_uri,
+        client_secret="",
+        hash_client_secret=False,
+    )
+
+
 def access_token(value, app, user=None, scope="read", expires_in=3600, resource=()):
     expires = timezone.now() + timedelta(seconds=expires_in)
     token = AccessToken(application=app, user=user, scope=scope, expires=expires, resource=list(resource))

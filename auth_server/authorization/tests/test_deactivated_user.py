@@ -8,7 +8,6 @@ from django.utils import timezone
 from oauth2_provider.models import get_grant_model
 
 from . import factories
-from .factories import Application
 
 TOKEN_URL = reverse("oauth2_provider:token")
 VERIFIER = "v" * 50
@@ -18,14 +17,7 @@ CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
 class DeactivatedUserTests(TestCase):
     def setUp(self):
         self.user = factories.user()
-        self.app = Application.objects.create(
-            client_id="public",
-            client_type=Application.CLIENT_PUBLIC,
-            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-            redirect_uris="https://client.example/cb",
-            client_secret="",
-            hash_client_secret=False,
-        )
+        self.app = factories.public_client()
         access = factories.access_token("access", self.app, user=self.user)
         factories.refresh_token("refresh", self.app, self.user, access)
         get_grant_model().objects.create(

@@ -5,7 +5,6 @@ from django.test import TestCase
 from django.urls import reverse
 
 from . import factories
-from .factories import Application
 
 TOKEN_URL = reverse("oauth2_provider:token")
 AUTHORIZE_URL = reverse("oauth2_provider:authorize")
@@ -25,14 +24,7 @@ class BadInputTests(TestCase):
         factories.application("machine", secret="machine-secret")
         factories.application("rs", secret="rs-secret", resource_server=True)
         self.user = factories.user()
-        Application.objects.create(
-            client_id="public",
-            client_type=Application.CLIENT_PUBLIC,
-            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-            redirect_uris=REDIRECT_URI,
-            client_secret="",
-            hash_client_secret=False,
-        )
+        factories.public_client(redirect_uri=REDIRECT_URI)
 
     def test_query_strings_oauthlib_cannot_parse(self):
         for query in ("a=%ZZ", "x=[1]", "x=%", "x={}|^`"):

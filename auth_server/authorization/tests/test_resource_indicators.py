@@ -13,7 +13,7 @@ from oauth2_provider.models import get_grant_model
 from authorization.models import ResourceServer
 
 from . import factories
-from .factories import AccessToken, Application
+from .factories import AccessToken
 
 TOKEN_URL = reverse("oauth2_provider:token")
 AUTHORIZE_URL = reverse("oauth2_provider:authorize")
@@ -37,14 +37,7 @@ class ResourceIndicatorTests(TestCase):
         ResourceServer.objects.filter(application__client_id="team-api").update(name="Team notes API")
         factories.application("machine", secret="machine-secret")
         self.user = factories.user()
-        self.public = Application.objects.create(
-            client_id="public",
-            client_type=Application.CLIENT_PUBLIC,
-            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-            redirect_uris=REDIRECT_URI,
-            client_secret="",
-            hash_client_secret=False,
-        )
+        self.public = factories.public_client(redirect_uri=REDIRECT_URI)
 
     def token(self, **data):
         return self.client.post(
