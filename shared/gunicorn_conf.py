@@ -20,7 +20,9 @@ preload_app = True
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "true").lower() == "true" else None
 # %(U)s is the path without the query string: a token sent as ?access_token=
 # (which the resource server refuses) must not reach the log either.
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+# The response's X-Request-ID (shared/request_id.py) joins each access line to
+# the application's lines for the same request.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # gunicorn's runtime control socket is not used; the container's /app is read-only to it.

@@ -40,7 +40,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: it answers CORS preflights before anything else can answer them, and
+    # First: every answer names its request id, a preflight too (shared/request_id.py).
+    "shared.request_id.RequestIdMiddleware",
+    # Next: it answers CORS preflights before anything else can answer them, and
     # adds its headers to every answer, a 401 challenge included.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
