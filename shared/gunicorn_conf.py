@@ -11,6 +11,8 @@ worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
+# A proxy in front must drop idle connections sooner than this (the Compose
+# proxy: 3 s), or it may send a request down a connection gunicorn is closing.
 keepalive = 5
 
 # Import the application once in the master: a configuration error stops the

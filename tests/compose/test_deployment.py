@@ -3,10 +3,13 @@
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 import requests
+
+from shared import gunicorn_conf
 
 from ..stack import ROOT, compose
 from .containers import HARDENED, IMAGE, docker, inspect, python_in, services
@@ -217,3 +220,29 @@ def test_notes_users_and_clients_survive_down_and_up(client):
     assert notes.status_code == 200
     assert note["id"] in [n["id"] for n in notes.json()]
     assert client.client_credentials(scope="read").status_code == 200
+
+
+# The proxy's connections to the server (ESTABLISHED, to local port 8000, from
+# the proxy's address) as the server's kernel lists them.
+PROXY_CONNECTIONS = """
+import socket
+proxy = socket.inet_aton(socket.gethostbyname("proxy"))[::-1].hex().upper()
+with open("/proc/net/tcp") as table:
+    rows = [line.split() for line in table.readlines()[1:]]
+print(sum(1 for row in rows if row[3] == "01" and row[1].endswith(":1F40") and row[2].startswith(proxy)))
+"""
+
+
+@pytest.mark.parametrize("service", ["auth-server", "resource-server", "team-server"])
+def test_the_proxy_lets_go_of_an_idle_connection_before_the_server_does(stack, team_api, service):
+    # gunicorn closes a keep-alive connection after `keepalive` idle seconds. A
+    # proxy that holds it longer may send a request just as the server closes
+    # it: the request fails, and a POST (a token request) is not retried but
+    # answered 502, with the server marked down for fail_duration.
+    url = {"auth-server": stack.auth_url, "resource-server": stack.resource_url, "team-server": team_api}[service]
+    assert requests.get(f"{url}/healthz", timeout=10).status_code == 200
+    assert int(python_in(service, PROXY_CONNECTIONS).stdout) >= 1
+
+    time.sleep(gunicorn_conf.keepalive - 1)
+
+    assert int(python_in(service, PROXY_CONNECTIONS).stdout) == 0
