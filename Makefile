@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: help env install migrate migrate-auth migrate-resource migrate-team static run run-auth run-resource run-team \
-	lint test test-unit test-e2e test-compose bench up down logs lock clean
+	lint test test-unit test-e2e chromium test-compose bench demo up down logs lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -62,8 +62,16 @@ test-unit: install
 	cd auth_server && ../$(BIN)/python manage.py test --settings=config.settings.test
 	cd resource_server && ../$(BIN)/python manage.py test --settings=config.settings.test
 
-test-e2e: install
+test-e2e: install chromium
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's chromium (Playwright never downloads one):
+# installed here when missing and allowed, as make bench installs wrk.
+chromium:
+	@[ -x /usr/bin/chromium ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null; } \
+	  || { echo >&2 "make test: the browser tests need Debian's chromium at /usr/bin/chromium:" \
+	    "run apt-get install chromium as root, or make test as root"; exit 1; }
 
 test-compose: install ## The end-to-end suite against the Compose stack (sets up Docker if needed)
 	tests/compose/run.sh
@@ -73,6 +81,9 @@ bench: install ## Load benchmark of the hot paths; writes docs/benchmarks.{json,
 	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } >/dev/null; } \
 	  || echo "bench: wrk not found, using the Python load generator"
 	$(BIN)/python -m bench.run
+
+demo: env install ## Serve the demo web app on 127.0.0.1:8003 (DEMO_WEB_PORT), signing in at the running stack
+	@$(BIN)/python -m tests.relying_party
 
 up: env ## docker compose up: the whole stack in the background, healthy
 	docker compose up -d --wait
