@@ -23,6 +23,8 @@ from django.core.signals import request_finished
 HEADER = "X-Request-ID"
 WELL_FORMED = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
+FORGET = "shared.request_id.forget"  # the dispatch_uid of forget's connection to request_finished
+
 _current: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
@@ -38,7 +40,8 @@ def accepted(value: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def _forget(**kwargs) -> None:
+def forget(**kwargs) -> None:
+    """Outside a request again: Django sends request_finished when the response is closed."""
     # request_finished is sent when the WSGI server closes the response, after
     # Django's own "django.request" lines for a 4xx/5xx (BaseHandler.get_response
     # writes them once the middleware has returned), so they still carry the id.
@@ -46,7 +49,7 @@ def _forget(**kwargs) -> None:
     _current.set(None)
 
 
-request_finished.connect(_forget, dispatch_uid="shared.request_id.forget")
+request_finished.connect(forget, dispatch_uid=FORGET)
 
 
 class RequestIdMiddleware:

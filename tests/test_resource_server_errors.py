@@ -9,7 +9,10 @@ def test_request_without_token_gets_a_bearer_challenge_without_error_code(client
     assert challenge.startswith('Bearer realm="api"')
     assert "resource_metadata=" in challenge
     assert "error=" not in challenge
-    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert response.json() == {
+        "detail": "Authentication credentials were not provided.",
+        "request_id": response.headers["X-Request-ID"],
+    }
 
 
 def test_unknown_token_is_invalid_token(client):

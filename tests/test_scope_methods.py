@@ -40,7 +40,10 @@ def test_an_unnamed_method_without_a_token_is_still_401(client):
 
     assert response.status_code == 401
     assert "error=" not in response.headers["WWW-Authenticate"]
-    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert response.json() == {
+        "detail": "Authentication credentials were not provided.",
+        "request_id": response.headers["X-Request-ID"],
+    }
 
 
 def test_the_decorator_fails_closed_too(client):

@@ -7,6 +7,8 @@ from urllib.parse import quote
 
 import requests
 
+from shared import request_id
+
 from .conf import introspection_settings
 from .errors import IntrospectionUnavailable
 from .response import is_introspection_response
@@ -37,11 +39,17 @@ def caller_authorization() -> str:
 
 
 def post(token: str) -> requests.Response:
+    headers = {"Authorization": caller_authorization(), "Accept": "application/json"}
+    serving = request_id.current()
+    if serving:
+        # The AS keeps it (shared/request_id.py): its lines for this call carry the id of the request it serves.
+        headers[request_id.HEADER] = serving
+
     def attempt():
         return session().post(
             introspection_settings.INTROSPECTION_URL,
             data={"token": token, "token_type_hint": "access_token"},
-            headers={"Authorization": caller_authorization(), "Accept": "application/json"},
+            headers=headers,
             timeout=introspection_settings.INTROSPECTION_TIMEOUT,
             allow_redirects=False,
         )

@@ -9,6 +9,8 @@ a bare 401 "credentials were not provided" (DOT#367, #453, #1418).
 from django.http import JsonResponse
 from rest_framework import exceptions, status
 
+from shared import request_id
+
 from .conf import introspection_settings
 from .resource import metadata_url
 
@@ -86,10 +88,23 @@ class IntrospectionUnavailable(exceptions.APIException):
         )
 
 
+def identified(body):
+    """``body`` with the request's id as ``request_id``, next to RFC 6750 §3's members.
+
+    A client quotes it when it reports a failure, and it finds the lines of both
+    servers for that request (docs/operations.md). A list body, which DRF gives
+    for a validation error raised with a list, has no place for it.
+    """
+    serving = request_id.current()
+    if isinstance(body, dict) and serving:
+        return {**body, "request_id": serving}
+    return body
+
+
 def error_response(error: exceptions.APIException) -> JsonResponse:
     """The same answer DRF's exception handler gives, for plain Django views."""
     detail = error.detail if isinstance(error.detail, dict) else {"detail": error.detail}
-    response = JsonResponse(detail, status=error.status_code)
+    response = JsonResponse(identified(detail), status=error.status_code)
     if getattr(error, "auth_header", None):
         response["WWW-Authenticate"] = error.auth_header
     if getattr(error, "wait", None):

@@ -73,6 +73,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # DRF's, with the request id in each error body.
+    "EXCEPTION_HANDLER": "introspection.exception_handler.exception_handler",
 }
 
 # --- Introspection (RFC 7662) ---
@@ -94,8 +96,8 @@ CACHES = {
 
 # --- CORS (django-cors-headers) ---
 # Browser apps on these origins may call the API with a bearer token. No cookies
-# are involved, so no credentials mode; the challenge (RFC 6750 §3) and
-# Retry-After must be readable by the app, so they are exposed.
+# are involved, so no credentials mode; the challenge (RFC 6750 §3),
+# Retry-After and the request id must be readable by the app, so they are exposed.
 CORS_ALLOWED_ORIGINS = [origin.strip() for origin in env.list("RS_CORS_ALLOWED_ORIGINS", default=[]) if origin.strip()]
 for _origin in CORS_ALLOWED_ORIGINS:
     # An origin is scheme://host[:port], nothing more (RFC 6454 §6.1); anything else would never match.
@@ -105,4 +107,4 @@ for _origin in CORS_ALLOWED_ORIGINS:
             f"RS_CORS_ALLOWED_ORIGINS must be origins such as https://app.example, comma-separated, not {_origin!r}."
         )
 CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type"]
-CORS_EXPOSE_HEADERS = ["WWW-Authenticate", "Retry-After"]
+CORS_EXPOSE_HEADERS = ["WWW-Authenticate", "Retry-After", "X-Request-ID"]
