@@ -2,15 +2,46 @@
 
 Standard library only: ``make env`` runs it before any virtual environment exists.
 An existing ``.env`` is never overwritten, and a symlink is never written through.
+The OpenID Connect signing key is an RSA key made by the ``openssl`` command (the
+standard library cannot make one), stored PEM then base64 on one line: a
+multi-line value does not survive Compose's or kustomize's env files.
 
     python3 -m shared.dotenv [.env.example] [.env]
+    python3 -m shared.dotenv --add-missing [.env.example] [.env]   # variables the template gained
+    python3 -m shared.dotenv --rotate-oidc-key [.env]              # see docs/openid-connect.md
 """
 
+import base64
 import os
 import secrets
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+OPENSSL_RSA_KEY = ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
+SIGNING_KEY = "OIDC_RSA_PRIVATE_KEY"
+INACTIVE_SIGNING_KEYS = "OIDC_RSA_PRIVATE_KEYS_INACTIVE"
+
+
+class OpenSSLMissing(RuntimeError):
+    pass
+
+
+def rsa_private_key() -> str:
+    """A new 2048-bit RSA private key: PEM, base64-encoded on one line."""
+    try:
+        # A fixed command line, found on PATH as make env's own python3 is (S603).
+        made = subprocess.run(OPENSSL_RSA_KEY, capture_output=True, check=True, timeout=60)  # noqa: S603
+    except FileNotFoundError:
+        raise OpenSSLMissing(
+            f"the openssl command is needed to generate {SIGNING_KEY} (the ID token signing key): install it"
+            " (e.g. apt-get install openssl) and run this again."
+        ) from None
+    except subprocess.CalledProcessError as error:
+        raise OpenSSLMissing(f"openssl could not generate {SIGNING_KEY}: {error.stderr.decode().strip()}") from None
+    return base64.b64encode(made.stdout).decode("ascii")
+
 
 # Each secret the template leaves empty, and how to generate it.
 GENERATED = {
@@ -20,8 +51,10 @@ GENERATED = {
     "OAUTH_RS_CLIENT_SECRET": lambda: secrets.token_urlsafe(48),
     "OAUTH_RS_TEAM_CLIENT_SECRET": lambda: secrets.token_urlsafe(48),
     "OAUTH_RS_INTROSPECTION_TOKEN": lambda: secrets.token_urlsafe(32),
+    SIGNING_KEY: rsa_private_key,
     "DEMO_PASSWORD": lambda: secrets.token_urlsafe(12),
     "DEMO_CLIENT_SECRET": lambda: secrets.token_urlsafe(48),
+    "DEMO_WEB_CLIENT_SECRET": lambda: secrets.token_urlsafe(48),
     "POSTGRES_PASSWORD": lambda: secrets.token_urlsafe(24),
     "AS_DB_PASSWORD": lambda: secrets.token_urlsafe(24),
     "RS_DB_PASSWORD": lambda: secrets.token_urlsafe(24),
@@ -35,21 +68,36 @@ CREDENTIALS = {
 }
 
 
-def render(template: str) -> str:
-    values: dict[str, str] = {}
+def variable(line: str) -> tuple[str, str] | None:
+    """The name and value a line of a .env file sets, or None for a comment or a blank line."""
+    name, sep, value = line.partition("=")
+    if not sep or line.lstrip().startswith("#"):
+        return None
+    return name.strip(), value
+
+
+def render(template: str, known: dict[str, str] | None = None) -> str:
+    """The template with each empty secret generated; with ``known`` (an existing .env's values),
+    only the lines of variables it lacks."""
+    values = dict(known or {})
     lines = []
     for line in template.splitlines():
-        name, sep, value = line.partition("=")
-        if sep and not line.startswith("#"):
+        assignment = variable(line)
+        if assignment is not None:
+            name, value = assignment
+            if known is not None and name in known:
+                continue
             if not value and name in GENERATED:
                 value = GENERATED[name]()
             if not value and name in CREDENTIALS:
-                client_id, client_secret = (values[client] for client in CREDENTIALS[name])
-                value = f"{client_id}:{client_secret}"
+                client_id, client_secret = (values.get(client, "") for client in CREDENTIALS[name])
+                value = f"{client_id}:{client_secret}" if client_id and client_secret else ""
             values[name] = value
             line = f"{name}={value}"
+        elif known is not None:
+            continue  # comments stay in the template
         lines.append(line)
-    return "\n".join(lines) + "\n"
+    return "".join(f"{line}\n" for line in lines)
 
 
 def existing(target: Path) -> int:
@@ -65,7 +113,7 @@ def existing(target: Path) -> int:
     return 0
 
 
-def main(template_path: str = ".env.example", target_path: str = ".env") -> int:
+def create(template_path: str = ".env.example", target_path: str = ".env") -> int:
     target = Path(target_path)
     if os.path.lexists(target):
         return existing(target)
@@ -85,6 +133,91 @@ def main(template_path: str = ".env.example", target_path: str = ".env") -> int:
         os.unlink(temporary)
     print(f"wrote {target} with generated secrets.")
     return 0
+
+
+def replace(target: Path, content: str) -> None:
+    """Write ``content`` in place of the file ``target`` is (through a symlink), keeping its mode.
+
+    As in ``create``: a temporary file made 0600, then renamed over the file, so
+    a reader sees the old file or the new one, never half of one.
+    """
+    real = target.resolve(strict=True)
+    mode = real.stat().st_mode & 0o777
+    descriptor, temporary = tempfile.mkstemp(prefix=f"{real.name}.", suffix=".tmp", dir=real.parent)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(content)
+        os.chmod(temporary, mode)
+        os.replace(temporary, real)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def values_of(text: str) -> dict[str, str]:
+    return dict(assignment for assignment in map(variable, text.splitlines()) if assignment is not None)
+
+
+def add_missing(template_path: str = ".env.example", target_path: str = ".env") -> int:
+    """Append the variables the template has and ``target`` lacks, generating their secrets (an upgrade)."""
+    target = Path(target_path)
+    current = target.read_text()
+    added = render(Path(template_path).read_text(), known=values_of(current))
+    if not added:
+        print(f"{target} has every variable of {template_path}.")
+        return 0
+    separator = "" if not current or current.endswith("\n") else "\n"
+    replace(target, f"{current}{separator}# Added from {template_path}:\n{added}")
+    names = ", ".join(name for name, _ in filter(None, map(variable, added.splitlines())))
+    print(f"added to {target}: {names}.")
+    return 0
+
+
+def unquoted(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def rotate_oidc_key(target_path: str = ".env") -> int:
+    """A new signing key; the current one goes first in the inactive list, so JWKS still has it."""
+    target = Path(target_path)
+    lines = target.read_text().splitlines()
+    found = {assignment[0]: index for index, assignment in enumerate(map(variable, lines)) if assignment is not None}
+    if SIGNING_KEY not in found or not unquoted(variable(lines[found[SIGNING_KEY]])[1]):
+        print(f"{target} has no {SIGNING_KEY} to rotate; add one with --add-missing.", file=sys.stderr)
+        return 1
+    current = unquoted(variable(lines[found[SIGNING_KEY]])[1])
+    inactive = []
+    if INACTIVE_SIGNING_KEYS in found:
+        inactive = [key.strip() for key in unquoted(variable(lines[found[INACTIVE_SIGNING_KEYS]])[1]).split(",")]
+    keys = ",".join(key for key in [current, *inactive] if key)
+    lines[found[SIGNING_KEY]] = f"{SIGNING_KEY}={rsa_private_key()}"
+    if INACTIVE_SIGNING_KEYS in found:
+        lines[found[INACTIVE_SIGNING_KEYS]] = f"{INACTIVE_SIGNING_KEYS}={keys}"
+    else:
+        lines.insert(found[SIGNING_KEY] + 1, f"{INACTIVE_SIGNING_KEYS}={keys}")
+    replace(target, "".join(f"{line}\n" for line in lines))
+    print(
+        f"{target}: a new {SIGNING_KEY}; the previous one is first in {INACTIVE_SIGNING_KEYS}."
+        " Restart the authorization server."
+    )
+    return 0
+
+
+COMMANDS = {"--add-missing": add_missing, "--rotate-oidc-key": rotate_oidc_key}
+
+
+def main(*arguments: str) -> int:
+    command = COMMANDS.get(arguments[0]) if arguments else None
+    try:
+        if command is not None:
+            return command(*arguments[1:])
+        return create(*arguments)
+    except OpenSSLMissing as error:
+        print(f"shared.dotenv: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ COMMON = (
     "BIND_HOST",
 )
 AUDIENCES = {
-    "auth_server": COMMON + ("AS_", "OAUTH_"),
+    # OIDC_*: the ID token signing keys, the AS's alone.
+    "auth_server": COMMON + ("AS_", "OAUTH_", "OIDC_"),
     "seed": (
         "OAUTH_RS_",
         "DEMO_",

@@ -255,6 +255,13 @@ class Stack:
             action()
 
 
+def signing_key() -> str:
+    """A fresh ID token signing key, as ``make env`` writes OIDC_RSA_PRIVATE_KEY (shared.dotenv, with openssl)."""
+    from shared.dotenv import rsa_private_key
+
+    return rsa_private_key()
+
+
 def seed_secrets() -> dict:
     return {
         "OAUTH_RS_CLIENT_ID": "resource-server",
@@ -268,6 +275,13 @@ def seed_secrets() -> dict:
         "DEMO_CLIENT_SECRET": secrets.token_urlsafe(48),
         "DEMO_PUBLIC_CLIENT_ID": "demo-public",
         "DEMO_REDIRECT_URI": "https://127.0.0.1:8765/callback",
+        # The demo web app's OpenID Connect client. Both URIs are loopback http:
+        # DOT lets a request name any port for them (RFC 8252 §7.3), so a relying
+        # party in a test may listen wherever it can.
+        "DEMO_WEB_CLIENT_ID": "demo-web",
+        "DEMO_WEB_CLIENT_SECRET": secrets.token_urlsafe(48),
+        "DEMO_WEB_REDIRECT_URI": "http://127.0.0.1:8003/callback/",
+        "DEMO_WEB_POST_LOGOUT_REDIRECT_URI": "http://127.0.0.1:8003/",
     }
 
 
@@ -353,6 +367,9 @@ def start_stack(mode: str, database: str, **resource_environment) -> Stack:
         "AS_SECRET_KEY": secrets.token_urlsafe(50),
         "AS_DATABASE_URL": databases.url("auth_server"),
         "AS_PORT": str(auth_port),
+        # One issuer whoever asks: the AS's URL, as Compose pins it to the published one.
+        "OAUTH_ISSUER": f"http://127.0.0.1:{auth_port}",
+        "OIDC_RSA_PRIVATE_KEY": signing_key(),
     }
     manage("auth_server", "migrate", "--no-input", env=auth_env)
     manage("auth_server", "collectstatic", "--no-input", env=auth_env)

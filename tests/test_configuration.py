@@ -84,6 +84,10 @@ def test_the_team_api_takes_nothing_from_the_first_apis_variables():
         ("OAUTH_RS_CLIENT_SECRET", {"seed"}),
         ("OAUTH_RS_TEAM_CLIENT_SECRET", {"seed"}),
         ("OAUTH_ISSUER", {"auth_server"}),
+        # The ID token signing keys: the AS's alone, never an API's.
+        ("OIDC_RSA_PRIVATE_KEY", {"auth_server"}),
+        ("OIDC_RSA_PRIVATE_KEYS_INACTIVE", {"auth_server"}),
+        ("DEMO_WEB_CLIENT_SECRET", {"seed"}),
         ("LOG_LEVEL", {"auth_server", "resource_server", "team"}),
         ("LOG_LEVELS", set()),
         ("REDIS_PASSWORD", {"compose"}),

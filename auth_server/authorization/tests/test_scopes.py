@@ -24,11 +24,13 @@ class ResourceServerScopesTests(TestCase):
     def test_the_scopes_offered_are_those_of_the_enabled_apis(self):
         self.assertEqual(
             sorted(self.scopes.get_available_scopes(application=self.other)),
-            ["notes", "read", "team:read", "team:x", "write"],
+            ["email", "notes", "openid", "profile", "read", "team:read", "team:x", "write"],
         )
         self.team.enabled = False
         self.team.save()
-        self.assertEqual(sorted(self.scopes.get_available_scopes()), ["notes", "read", "write"])
+        self.assertEqual(
+            sorted(self.scopes.get_available_scopes()), ["email", "notes", "openid", "profile", "read", "write"]
+        )
 
     def test_each_scope_has_a_description(self):
         descriptions = self.scopes.get_all_scopes()
@@ -37,6 +39,9 @@ class ResourceServerScopesTests(TestCase):
         self.assertEqual(descriptions["team:read"], "Read your data")
         self.assertEqual(descriptions["team:x"], "team:x")  # an unknown action is shown by its name
         self.assertEqual(descriptions["introspection"], "Introspect tokens (resource servers only)")
+        # OpenID Connect's scopes, in plain words.
+        self.assertEqual(descriptions["openid"], "Sign you in with your account here")
+        self.assertEqual(descriptions["email"], "See your email address")
 
     def test_the_default_scope_is_read_while_an_enabled_api_owns_it(self):
         self.assertEqual(self.scopes.get_default_scopes(application=self.other), ["read"])

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from authorization import oidc_keys
 from shared.logging import logging_config
 from shared.settings import database, env, read_dotenv
 
@@ -115,6 +116,13 @@ if min(AXES_FAILURE_LIMIT, LOGIN_COOLOFF_MINUTES) < 1 or AS_TRUSTED_PROXY_COUNT 
     )
 
 ACCESS_TOKEN_EXPIRE_SECONDS = env.int("OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS", default=3600)
+# OpenID Connect (docs/openid-connect.md): the AS refuses to start without a valid signing key.
+OIDC_RSA_PRIVATE_KEY = oidc_keys.signing_key("OIDC_RSA_PRIVATE_KEY", env.str("OIDC_RSA_PRIVATE_KEY", default=""))
+OIDC_RSA_PRIVATE_KEYS_INACTIVE = oidc_keys.inactive_keys(
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE", env.str("OIDC_RSA_PRIVATE_KEYS_INACTIVE", default="")
+)
+# Keep a rotated key in OIDC_RSA_PRIVATE_KEYS_INACTIVE at least this long.
+ID_TOKEN_EXPIRE_SECONDS = env.int("OIDC_ID_TOKEN_EXPIRE_SECONDS", default=3600)
 
 # Named explicitly so migrations that point at the client model stay swappable.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
@@ -123,7 +131,12 @@ OAUTH2_PROVIDER = {
     # The issuer's own scope. The APIs' scopes come from their registrations
     # (manage.py register_resource_server; the seed registers the first API with
     # `read write notes`), through the scopes backend below.
-    "SCOPES": {"introspection": "Introspect tokens (resource servers only)"},
+    "SCOPES": {
+        "openid": "Sign you in with your account here",
+        "profile": "See your name and username",
+        "email": "See your email address",
+        "introspection": "Introspect tokens (resource servers only)",
+    },
     # A token asked for without a scope gets `read` (the first API's) while an
     # enabled API owns it, never `introspection` (the self-assertion hole of
     # DOT#1451 with the default "__all__"). With a `resource` of another API, or
@@ -153,9 +166,20 @@ OAUTH2_PROVIDER = {
     "ALLOWED_REDIRECT_URI_SCHEMES": env.list("OAUTH_ALLOWED_REDIRECT_URI_SCHEMES", default=["https"]),
     # RFC 8252 §7.3: a loopback redirect URI matches whatever port the app listens on.
     "ALLOW_LOCALHOST_LOOPBACK": True,
-    # The issuer (RFC 8414, RFC 9207, introspection `iss`); derived from the
-    # request when empty. Set it when the AS is reached under several names.
-    "OIDC_ISS_ENDPOINT": env.str("OAUTH_ISSUER", default=""),
+    # The issuer (OpenID Connect discovery and ID tokens, RFC 8414, RFC 9207,
+    # introspection `iss`): the origin, derived from the request when empty. Set
+    # it when the AS is reached under several names.
+    "OIDC_ISS_ENDPOINT": env.str("OAUTH_ISSUER", default="").rstrip("/"),
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    # OpenID Connect: the code flow only, ID tokens signed RS256 (docs/openid-connect.md).
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": OIDC_RSA_PRIVATE_KEYS_INACTIVE,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "ID_TOKEN_EXPIRE_SECONDS": ID_TOKEN_EXPIRE_SECONDS,
+    # RP-initiated logout at /o/logout/, to a post_logout_redirect_uri registered
+    # for the client; the user confirms, so a link on another site cannot sign them out.
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": True,
 }

@@ -6,6 +6,10 @@ first API from OAUTH_RS_CLIENT_ID, OAUTH_RS_CLIENT_SECRET, RESOURCE_SERVER_RESOU
 and RESOURCE_SERVER_SCOPES, the team API from the same names with OAUTH_RS_TEAM_
 and TEAM_. Each is skipped when its client variables are unset.
 
+The demo web app's OpenID Connect client comes from DEMO_WEB_CLIENT_ID,
+DEMO_WEB_CLIENT_SECRET, DEMO_WEB_REDIRECT_URI and DEMO_WEB_POST_LOGOUT_REDIRECT_URI;
+it is skipped when DEMO_WEB_CLIENT_ID is unset.
+
 Idempotent: running it twice creates nothing new; a changed secret in the
 environment is rotated on the next run. Secrets are never printed.
 """
@@ -19,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_application_model, set_token_value
 
-from authorization import registration
+from authorization import loopback, registration
 from authorization.introspection import checksum
 from authorization.scopes import INTROSPECTION_SCOPE
 from shared.settings import env, read_dotenv
@@ -48,6 +52,7 @@ class Command(BaseCommand):
         self.seed_demo_user()
         self.seed_demo_client()
         self.seed_demo_public_client()
+        self.seed_demo_web_client()
 
     def report(self, what: str, outcome: str) -> None:
         self.stdout.write(f"seed: {what}: {outcome}")
@@ -141,5 +146,31 @@ class Command(BaseCommand):
             redirect_uris=redirect_uri,
             client_secret="",
             hash_client_secret=False,
+            skip_authorization=False,
+        )
+
+    def seed_demo_web_client(self) -> None:
+        if not env.str("DEMO_WEB_CLIENT_ID", default=""):
+            self.report("DEMO_WEB_CLIENT_ID", "not set, skipped")
+            return
+        names = ("DEMO_WEB_CLIENT_ID", "DEMO_WEB_CLIENT_SECRET", "DEMO_WEB_REDIRECT_URI")
+        names += ("DEMO_WEB_POST_LOGOUT_REDIRECT_URI",)
+        values = self.variables(*names)
+        if values is None:
+            raise CommandError(f"DEMO_WEB_CLIENT_ID is set: set {', '.join(names[1:])} too (make env writes them).")
+        client_id, secret, redirect_uri, post_logout_redirect_uri = values
+        for name, uri in zip(names[2:], (redirect_uri, post_logout_redirect_uri), strict=True):
+            if not loopback.may_register(uri):
+                raise CommandError(f"{name}={uri}: use https, or http on 127.0.0.1 or [::1] (RFC 8252 §7.3).")
+        self.seed_application(
+            "demo web OpenID Connect client",
+            client_id,
+            secret,
+            name="Demo web app",
+            client_type=Application.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+            redirect_uris=redirect_uri,
+            post_logout_redirect_uris=post_logout_redirect_uri,
+            algorithm=Application.RS256_ALGORITHM,
             skip_authorization=False,
         )
