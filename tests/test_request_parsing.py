@@ -161,7 +161,7 @@ def test_consent_form_changed_in_the_browser_is_refused(client, changed):
 
     assert response.status_code == 400, response.text[:300]
     assert "Location" not in response.headers
-    assert "Error:" in response.text
+    assert "For the app's developers" in response.text
 
 
 def expected_answer(stack, endpoint: str) -> tuple[str, list[str], bytes, int]:
@@ -173,7 +173,7 @@ def expected_answer(stack, endpoint: str) -> tuple[str, list[str], bytes, int]:
     if endpoint == "/o/introspect/":
         return "POST", [rs_basic(stack)], b"token=x", 200
     if endpoint == "/o/authorize/":
-        return "GET", [], b"", 302  # to the sign-in page
+        return "GET", [], b"", 400  # no client: refused before the sign-in page
     return "GET", [], b"", 200
 
 

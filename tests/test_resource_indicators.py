@@ -133,7 +133,7 @@ def test_the_consent_page_groups_the_scopes_by_api(client, apis):
     )
 
     assert page.status_code == 200, page.text[:300]
-    beta_name, alpha_name = (f"<h4>{api.client_id.removesuffix('-api')}</h4>" for api in (beta, alpha))
+    beta_name, alpha_name = (f"<h2>{api.client_id.removesuffix('-api')}</h2>" for api in (beta, alpha))
     assert page.text.index(beta_name) < page.text.index(f"<code>{beta.scope}</code>") < page.text.index(alpha_name)
     assert page.text.index(alpha_name) < page.text.index(f"<code>{alpha.scope}</code>")
     fields = form(page)[1]

@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.decorators.cache import never_cache
 from oauth2_provider import views as oauth2_views
 
+from authorization import views
 from authorization.introspection import IntrospectTokenView
 from authorization.views import AuthorizationView, TokenView
 from shared.health import healthz
@@ -22,14 +23,24 @@ oauth2_endpoints = (
         path("o/token/", TokenView.as_view(), name="token"),
         path("o/revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
         path("o/introspect/", IntrospectTokenView.as_view(), name="introspect"),
+        # The apps a user allowed, and revoking one: DOT's views, our pages.
+        path("o/authorized_tokens/", views.AuthorizedAppsView.as_view(), name="authorized-token-list"),
+        path(
+            "o/authorized_tokens/<int:pk>/delete/",
+            never_cache(oauth2_views.AuthorizedTokenDeleteView.as_view()),
+            name="authorized-token-delete",
+        ),
     ],
     "oauth2_provider",
 )
 
 urlpatterns = [
     path("", include(oauth2_endpoints)),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Signing in and out, the account page and password reset.
+    path("accounts/", include("authorization.pages_urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]
+
+# The error pages carry the request id; Django's own 500 view renders without context.
+handler500 = "authorization.pages.server_error"

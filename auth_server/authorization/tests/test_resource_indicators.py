@@ -142,10 +142,10 @@ class ResourceIndicatorTests(TestCase):
 
         self.assertEqual(response.status_code, 200)
         page = response.content.decode()
-        self.assertLess(page.index("<h4>Team notes API</h4>"), page.index("<code>team:read</code>"))
-        self.assertLess(page.index("<code>team:read</code>"), page.index("<h4>Notes API</h4>"))
-        self.assertLess(page.index("<h4>Notes API</h4>"), page.index("<code>read</code>"))
-        self.assertEqual(page.count("<h4>"), 2)
+        self.assertLess(page.index("<h2>Team notes API</h2>"), page.index("<code>team:read</code>"))
+        self.assertLess(page.index("<code>team:read</code>"), page.index("<h2>Notes API</h2>"))
+        self.assertLess(page.index("<h2>Notes API</h2>"), page.index("<code>read</code>"))
+        self.assertEqual(page.count("<h2>"), 2)
         self.assertIn("Read your data", page)
         for field in ("client_id", "redirect_uri", "scope", "state", "code_challenge", "resource"):
             self.assertIn(f'name="{field}"', page)

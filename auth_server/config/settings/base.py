@@ -3,6 +3,7 @@
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from authorization import oidc_keys
@@ -34,6 +35,8 @@ MIDDLEWARE = [
     # First: every answer names its request id, whatever answers it (shared/request_id.py).
     "shared.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # CONTENT_SECURITY_POLICY below on every answer; the admin's pages may run its scripts.
+    "authorization.pages.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "authorization.middleware.RefuseNulParameters",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,6 +62,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The product's name and logo (authorization/branding.py) and the request id.
+                "authorization.pages.page_context",
             ],
         },
     },
@@ -86,6 +91,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
+# Signing in with no app waiting (no `next`) ends on the account page.
+LOGIN_REDIRECT_URL = "account"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -93,6 +100,31 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- The sign-in pages' headers (docs/sign-in.md) ---
+# Nothing runs or loads from elsewhere: one stylesheet and one logo of our own, no
+# script. Forms post to this origin only; the consent and RP-initiated logout
+# pages add the one client origin their form ends on (authorization.pages).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+
+# Password reset mail. Local settings print it on the console; elsewhere Django's
+# SMTP backend sends it through EMAIL_HOST (EMAIL_* variables, as Django names them).
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 
 LOGGING = logging_config(env.str("LOG_LEVEL", default="INFO"))
 
