@@ -3,22 +3,36 @@ from django.urls import include, path
 from django.views.decorators.cache import never_cache
 from oauth2_provider import views as oauth2_views
 
-from authorization import views
+from authorization import oidc, views
 from authorization.introspection import IntrospectTokenView
 from authorization.views import AuthorizationView, TokenView
 from shared.health import healthz
 
 # DOT's endpoints under /o/, with introspection replaced by the resource-server-only
 # view, authorization and token by views that refuse bad input with a 4xx, and
-# RFC 8414 metadata at the origin's root as the RFC requires. One namespace, so
-# DOT's metadata view can reverse every endpoint it advertises.
+# RFC 8414 metadata and OpenID Connect discovery at the origin's root as the
+# specifications require. One namespace, so DOT's metadata views can reverse
+# every endpoint they advertise.
 oauth2_endpoints = (
     [
         path(
             ".well-known/oauth-authorization-server",
-            oauth2_views.OAuthServerMetadataView.as_view(),
+            oidc.ServerMetadataView.as_view(),
             name="oauth-server-metadata",
         ),
+        # OpenID Connect Discovery §4: the issuer is the origin, so its document is
+        # at the root. DOT derives the issuer from this URL name when OAUTH_ISSUER
+        # is empty: named here, it is the origin, as in RFC 8414 metadata.
+        path(
+            ".well-known/openid-configuration",
+            oauth2_views.ConnectDiscoveryInfoView.as_view(),
+            name="oidc-connect-discovery-info",
+        ),
+        # And where clients that add it to DOT's prefix look.
+        path("o/.well-known/openid-configuration", oauth2_views.ConnectDiscoveryInfoView.as_view()),
+        path("o/.well-known/jwks.json", oauth2_views.JwksInfoView.as_view(), name="jwks-info"),
+        path("o/userinfo/", oauth2_views.UserInfoView.as_view(), name="user-info"),
+        path("o/logout/", oidc.LogoutView.as_view(), name="rp-initiated-logout"),
         path("o/authorize/", AuthorizationView.as_view(), name="authorize"),
         path("o/token/", TokenView.as_view(), name="token"),
         path("o/revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
