@@ -64,7 +64,7 @@ def test_without_a_token_the_app_reads_the_401_challenge(server):
     assert response.headers["Access-Control-Allow-Origin"] == APP
     assert response.headers["WWW-Authenticate"].startswith('Bearer realm="api"')
     exposed = {name.strip().lower() for name in response.headers["Access-Control-Expose-Headers"].split(",")}
-    assert {"www-authenticate", "retry-after"} <= exposed
+    assert {"www-authenticate", "retry-after", "x-request-id"} <= exposed
 
 
 def test_the_method_rules_still_fail_closed_after_a_preflight(client, server):
