@@ -3,7 +3,8 @@
 import os
 import sys
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.relying_party.settings")
+# One settings module, whatever the shell exports for the servers.
+os.environ["DJANGO_SETTINGS_MODULE"] = "tests.relying_party.settings"
 
 from django.conf import settings  # noqa: E402 (the settings module is chosen first)
 

@@ -65,7 +65,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_NAME = "demo_web_csrftoken"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# Not no-referrer: chromium then sends "Origin: null" with the forms, which CSRF refuses.
+SECURE_REFERRER_POLICY = "same-origin"
 
 USE_TZ = True
 LOGGING = {

@@ -35,6 +35,11 @@ class ProviderError(Exception):
 def metadata() -> dict:
     try:
         loaded = provider.load_server_metadata()
+    except requests.HTTPError as error:
+        logger.warning("discovery at %s failed: %s", settings.ISSUER, error)
+        status = error.response.status_code
+        message = f"The sign-in service at {settings.ISSUER} has no OpenID Connect metadata (HTTP {status})."
+        raise ProviderError(message) from None
     except (requests.RequestException, ValueError) as error:
         logger.warning("discovery at %s failed: %s", settings.ISSUER, error)
         raise ProviderError(f"The sign-in service at {settings.ISSUER} cannot be reached. Try again later.") from None
@@ -87,6 +92,13 @@ def home(request):
         userinfo = provider.userinfo(token=tokens)
     except ProviderError as problem:
         return error_page(request, problem)
+    except requests.HTTPError as error:
+        # OpenID Connect Core §5.3.3: an expired or revoked token; signing in again gives a new one.
+        logger.warning("userinfo failed: %s", error)
+        request.session.flush()
+        status = error.response.status_code
+        message = f"The sign-in service refused your access token for your profile (HTTP {status}). Sign in again."
+        return error_page(request, ProviderError(message, status=401 if status == 401 else 502))
     except requests.RequestException as error:
         logger.warning("userinfo failed: %s", error)
         return error_page(request, ProviderError("The sign-in service did not answer for your profile. Try again."))
