@@ -16,9 +16,10 @@
 import base64
 import binascii
 from contextlib import suppress
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlsplit
 
 from django.contrib.auth.hashers import identify_hasher, make_password
+from django.urls import reverse
 from oauth2_provider import oauth2_validators
 from oauth2_provider.models import get_application_model
 from oauth2_provider.settings import oauth2_settings
@@ -31,6 +32,18 @@ from .models import ResourceServer, Subject
 
 Application = get_application_model()
 CLIENT_ID_LENGTH = Application._meta.get_field("client_id").max_length
+
+
+def token_audience_allows(request_uri: str, audiences: list[str]) -> bool:
+    """RESOURCE_SERVER_TOKEN_RESOURCE_VALIDATOR: whether a token bound to ``audiences`` may call ``request_uri``.
+
+    A relying party asks one token for userinfo and for its APIs (``resource=``
+    an API, OpenID Connect Core §5.3.1): userinfo takes it, bound or not; the
+    endpoint still requires the ``openid`` scope. Elsewhere, DOT's RFC 8707 rule.
+    """
+    if urlsplit(request_uri).path == reverse("oauth2_provider:user-info"):
+        return True
+    return oauth2_validators.validate_resource_as_url_prefix(request_uri, audiences)
 
 
 def could_be_client_id(value) -> bool:

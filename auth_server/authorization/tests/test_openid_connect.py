@@ -225,6 +225,15 @@ class CodeFlowTests(TestCase):
         self.assertEqual(userinfo.json()["sub"], subject)
         self.assertEqual(userinfo.json()["email"], "alice@example.com")
 
+    def test_userinfo_takes_the_access_token_of_a_sign_in_that_asked_for_an_api_too(self):
+        factories.application("rs", resource_server=True, resource="https://notes.example/")
+        tokens = self.tokens(scope="openid read", resource="https://notes.example/")
+        bound = f"Bearer {tokens['access_token']}"
+        self.assertEqual(self.client.get("/o/userinfo/", HTTP_AUTHORIZATION=bound).status_code, 200)
+        # Without openid, a token bound to an API is still not userinfo's.
+        factories.access_token("api-only", self.app, self.user, scope="read", resource=["https://notes.example/"])
+        self.assertIn(self.client.get("/o/userinfo/", HTTP_AUTHORIZATION="Bearer api-only").status_code, (401, 403))
+
     def test_claims_follow_the_scopes_and_empty_ones_are_left_out(self):
         self.user.first_name = self.user.last_name = self.user.email = ""
         self.user.save()

@@ -214,4 +214,6 @@ OAUTH2_PROVIDER = {
     # for the client; the user confirms, so a link on another site cannot sign them out.
     "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
     "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": True,
+    # A token asked for an API with the openid scope may call userinfo too.
+    "RESOURCE_SERVER_TOKEN_RESOURCE_VALIDATOR": "authorization.oauth2_validators.token_audience_allows",
 }
