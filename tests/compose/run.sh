@@ -71,10 +71,11 @@ echo "test-compose: switching the stack to the production profile (HTTPS through
 export COMPOSE_FILE="$PRODUCTION"
 compose up -d --no-build --wait --wait-timeout 240
 compose --progress quiet cp proxy:/ca/root.crt "$work/proxy-ca.crt"
-# compose.production.yaml pins both APIs' resource identifiers to their https URLs.
+# compose.production.yaml pins both APIs' resource identifiers to their https URLs,
+# and the issuer (OAUTH_ISSUER, empty here) to the AS's.
 REQUESTS_CA_BUNDLE="$work/proxy-ca.crt" E2E_AUTH_URL="https://127.0.0.1:$AS_PORT" \
   E2E_RESOURCE_URL="https://127.0.0.1:$RS_PORT" E2E_TEAM_URL="https://127.0.0.1:$TEAM_RS_PORT" \
   RESOURCE_SERVER_RESOURCE="https://127.0.0.1:$RS_PORT/" E2E_MODE=credentials \
   "$PYTHON" -m pytest -p no:cacheprovider tests/compose/test_production.py tests/test_client_credentials.py \
   tests/test_metadata.py tests/test_authorization_code.py tests/test_notes.py tests/test_revocation.py \
-  tests/test_introspection_callers.py
+  tests/test_introspection_callers.py tests/test_openid_connect.py tests/compose/test_issuer.py
