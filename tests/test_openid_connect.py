@@ -166,6 +166,7 @@ def test_code_flow_with_pkce_and_nonce_gives_an_id_token_that_verifies_against_j
 
     assert claims["nonce"] == rp.nonce
     assert claims["aud"] == "demo-web"
+    assert "at_hash" in claims  # OpenID Connect Core §3.1.3.6: binds the ID token to the access token
     assert isinstance(claims["auth_time"], int) and claims["auth_time"] <= claims["iat"]
     # The sub of the ID token, of userinfo and of an introspection answer is one.
     userinfo = rp.oauth.get(rp.metadata["userinfo_endpoint"], timeout=10)
