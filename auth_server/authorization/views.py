@@ -19,12 +19,12 @@ from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749.errors import InvalidClientIdError
 
-from . import loopback, pages, resource_indicators
+from . import branding, loopback, pages, resource_indicators
 from .models import ResourceServer
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-# The heading of scopes no API owns: the issuer's own, such as `introspection`.
-ISSUER_HEADING = "This authorization server"
+# The heading of scopes no API owns: the issuer's own (`openid`, `profile`, `email`).
+ISSUER_HEADING = f"Your {branding.NAME} account"
 
 
 def scopes_by_api(scopes: list[str]) -> list[dict]:

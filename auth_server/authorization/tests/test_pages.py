@@ -181,6 +181,13 @@ class ProtocolErrorTests(PageTestCase):
         self.assertEqual(query(response)["state"], ["s"])
         self.assertEqual(query(response)["iss"], [self.issuer()])
 
+    def test_prompt_none_without_a_session_is_login_required_with_the_issuer(self):
+        response = self.client.get(self.authorization_request(prompt="none"))
+
+        self.assertTrue(response["Location"].startswith(REDIRECT_URI + "?"), response["Location"])
+        self.assertEqual(query(response)["error"], ["login_required"])
+        self.assertEqual(query(response)["iss"], [self.issuer()])
+
 
 class IssuerTests(PageTestCase):
     """RFC 9207: every authorization response names the issuer, error responses too."""
@@ -343,11 +350,16 @@ class AuthorizedAppTests(PageTestCase):
         self.client.force_login(self.user)
 
     def test_the_list_shows_the_users_apps_and_what_they_may_do(self):
+        other_app = factories.public_client("other", "https://other.example/cb")
+        factories.access_token("alice-other", other_app, self.user, scope="write")
+        factories.access_token("alice-again", self.app, self.user, scope="read")
+
         response = self.client.get(APPS_URL)
 
         self.assertContains(response, "<h2>Notes for Phones</h2>", count=1)
-        self.assertContains(response, "Read your data")
-        self.assertNotContains(response, "Change your data")
+        self.assertContains(response, "<h2>other</h2>", count=1)
+        self.assertContains(response, "Change your data", count=1)
+        self.assertContains(response, "Read your data", count=2)
         self.assertContains(response, reverse("oauth2_provider:authorized-token-delete", args=[self.token.pk]))
 
     def test_revoke_asks_then_revokes_the_grant(self):
