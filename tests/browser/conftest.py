@@ -6,11 +6,13 @@ parametrized ``stack`` fixture. Screenshots of each page go to BROWSER_SCREENSHO
 or to a temporary folder named at the end of the run.
 """
 
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -18,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import requests
 
-from tests.stack import ROOT, base_environment, free_port, start_stack
+from tests.stack import ROOT, Stack, base_environment, free_port, start_stack
 
 CHROMIUM = "/usr/bin/chromium"
 DESKTOP = {"width": 1280, "height": 800}
@@ -37,12 +39,15 @@ def pytest_terminal_summary(terminalreporter):
 
 @dataclass
 class Demo:
-    auth_url: str
-    resource_url: str
+    stack: Stack
     app_url: str  # the demo relying party
     username: str
     password: str
     client_id: str
+
+    @property
+    def auth_url(self) -> str:
+        return self.stack.auth_url
 
 
 def wait_serving(url: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
@@ -64,14 +69,11 @@ def with_port(uri: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{port}"))
 
 
-@pytest.fixture(scope="session")
-def demo():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does it as root)", pytrace=False)
-    stack = start_stack("credentials", "sqlite")
+@contextlib.contextmanager
+def demo_app(stack: Stack, **overrides: str) -> Iterator[str]:
+    """The demo app, run as ``make demo`` runs it, on a free port, signing in at ``stack``: its URL."""
     # Any free port: the seeded URIs are loopback ones, which match on any port (RFC 8252 §7.3).
     port = free_port()
-    app_url = f"http://127.0.0.1:{port}"
     environment = {
         **base_environment(),
         "DJANGO_READ_DOT_ENV_FILE": "false",
@@ -83,6 +85,7 @@ def demo():
         "DEMO_WEB_POST_LOGOUT_REDIRECT_URI": with_port(stack.secrets["DEMO_WEB_POST_LOGOUT_REDIRECT_URI"], port),
         "DEMO_WEB_API_URL": stack.resource_url,
         "RESOURCE_SERVER_RESOURCE": stack.resource,
+        **overrides,
     }
     log = Path(tempfile.mkstemp(prefix="demo-web-", suffix=".log")[1])
     with log.open("a") as output:
@@ -90,18 +93,29 @@ def demo():
             [sys.executable, "-m", "tests.relying_party"], cwd=ROOT, env=environment, stdout=output, stderr=output
         )
     try:
+        app_url = f"http://127.0.0.1:{port}"
         wait_serving(f"{app_url}/", app, log)
-        yield Demo(
-            stack.auth_url,
-            stack.resource_url,
-            app_url,
-            stack.secrets["DEMO_USERNAME"],
-            stack.secrets["DEMO_PASSWORD"],
-            stack.secrets["DEMO_WEB_CLIENT_ID"],
-        )
+        yield app_url
     finally:
         app.terminate()
         app.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def demo():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does it as root)", pytrace=False)
+    stack = start_stack("credentials", "sqlite")
+    try:
+        with demo_app(stack) as app_url:
+            yield Demo(
+                stack,
+                app_url,
+                stack.secrets["DEMO_USERNAME"],
+                stack.secrets["DEMO_PASSWORD"],
+                stack.secrets["DEMO_WEB_CLIENT_ID"],
+            )
+    finally:
         stack.stop()
 
 

@@ -10,7 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect
 
-from .conftest import PHONE
+from tests.stack import free_port
+
+from .conftest import PHONE, demo_app
 
 PASSWORD = "input[name=password]"
 USERNAME = "input[name=username]"
@@ -257,3 +259,17 @@ def test_keyboard_only_sign_in(browse, demo):
     page.keyboard.press("Enter")
 
     at_signed_in_page(page, demo)
+
+
+def test_the_demo_app_says_when_the_sign_in_service_cannot_be_reached(browse, demo):
+    nobody = f"http://127.0.0.1:{free_port()}"
+    with demo_app(demo.stack, OAUTH_ISSUER=nobody) as app_url:
+        page = browse()
+        page.problems.expected.append("status of 502")
+        page.goto(f"{app_url}/")
+        page.get_by_role("button", name="Sign in").click()
+
+        expect(page.get_by_role("alert")).to_contain_text(f"The sign-in service at {nobody} cannot be reached")
+        assert page.url == f"{app_url}/sign-in/"
+        assert last_document(page).status == 502
+        assert_titled(page)
