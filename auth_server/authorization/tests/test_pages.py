@@ -284,6 +284,14 @@ class SignInTests(PageTestCase):
         self.assertIn('id="id_password"', page)
         self.assertIn('<label for="id_password">', page)
 
+    def test_signed_in_already_the_sign_in_page_says_who_and_links_the_account(self):
+        self.client.force_login(self.user)
+
+        response = self.client.get(LOGIN_URL)
+
+        self.assertContains(response, "You are signed in as <strong>alice</strong>")
+        self.assertContains(response, f'href="{ACCOUNT_URL}"')
+
     def test_the_account_page_asks_to_sign_in(self):
         response = self.client.get(ACCOUNT_URL)
 
@@ -386,6 +394,15 @@ class ErrorPageTests(PageTestCase):
 
         self.assertContains(response, "Page not found", status_code=404)
         self.assertContains(response, '<code id="request-id">req-404</code>', status_code=404)
+
+    def test_a_form_without_its_csrf_token_is_our_page(self):
+        client = self.client_class(enforce_csrf_checks=True)
+
+        response = client.post(LOGIN_URL, {"username": "alice", "password": PASSWORD}, HTTP_X_REQUEST_ID="req-403")
+
+        self.assertContains(response, "This form has expired", status_code=403)
+        self.assertContains(response, '<code id="request-id">req-403</code>', status_code=403)
+        self.assertEqual(title(response), f"Form expired – {branding.NAME}")
 
     def test_a_server_error_is_our_page_with_the_request_id(self):
         self.client.raise_request_exception = False
