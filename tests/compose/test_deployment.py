@@ -158,6 +158,8 @@ def test_image_runs_as_a_non_root_user_and_holds_no_env_file_or_secret():
         "OAUTH_RS_CLIENT_SECRET",
         "OAUTH_RS_TEAM_CLIENT_SECRET",
         "DEMO_CLIENT_SECRET",
+        "DEMO_WEB_CLIENT_SECRET",
+        "OIDC_RSA_PRIVATE_KEY",
         "POSTGRES_PASSWORD",
         "TEAM_RS_DB_PASSWORD",
         "REDIS_PASSWORD",
@@ -166,7 +168,9 @@ def test_image_runs_as_a_non_root_user_and_holds_no_env_file_or_secret():
         assert name not in config
 
 
-@pytest.mark.parametrize("secret", ["AS_SECRET_KEY", "REDIS_PASSWORD", "TEAM_RS_SECRET_KEY", "TEAM_RS_DB_PASSWORD"])
+@pytest.mark.parametrize(
+    "secret", ["AS_SECRET_KEY", "OIDC_RSA_PRIVATE_KEY", "REDIS_PASSWORD", "TEAM_RS_SECRET_KEY", "TEAM_RS_DB_PASSWORD"]
+)
 def test_a_missing_secret_stops_compose_with_its_name(tmp_path, secret):
     incomplete = tmp_path / "incomplete.env"
     lines = Path(os.environ["E2E_ENV_FILE"]).read_text().splitlines()
