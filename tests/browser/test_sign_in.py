@@ -8,6 +8,8 @@ import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+import requests
 from playwright.sync_api import expect
 
 from tests.stack import free_port
@@ -273,3 +275,20 @@ def test_the_demo_app_says_when_the_sign_in_service_cannot_be_reached(browse, de
         assert page.url == f"{app_url}/sign-in/"
         assert last_document(page).status == 502
         assert_titled(page)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",  # no state: not an answer to any request of this browser
+        "code=made-up&state=made-up",
+        "error=invalid_request&error_description=Bad+things&state=made-up",
+        "code=made-up&state=made-up&iss=http%3A%2F%2F127.0.0.1%3A9",  # RFC 9207: another issuer
+    ],
+)
+def test_a_stray_callback_is_an_error_page_not_a_crash(demo, query):
+    response = requests.get(f"{demo.app_url}/callback/?{query}", timeout=10)
+
+    assert response.status_code == 400
+    assert 'role="alert"' in response.text
+    assert "You are not signed in" in response.text
