@@ -28,8 +28,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_READ_DOT_ENV_FILE=false \
     GUNICORN_BIND=0.0.0.0:8000
 # Static files of the AS (admin, login and consent pages), served by WhiteNoise.
-# The key exists for this command only; the image holds no secret.
-RUN cd auth_server && AS_SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input -v0
+# The keys exist for this command only (the settings refuse to load without an
+# ID token signing key, so a throwaway one is made); the image holds no secret.
+RUN cd auth_server && AS_SECRET_KEY=collectstatic-only \
+    OIDC_RSA_PRIVATE_KEY="$(openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 | openssl base64 -A)" \
+    python manage.py collectstatic --no-input -v0
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
