@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
+from playwright.sync_api import sync_playwright
 
 from tests.stack import ROOT, Stack, base_environment, free_port, start_stack
 
@@ -103,8 +104,6 @@ def demo_app(stack: Stack, **overrides: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def demo():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does it as root)", pytrace=False)
     stack = start_stack("credentials", "sqlite")
     try:
         with demo_app(stack) as app_url:
@@ -121,7 +120,8 @@ def demo():
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does it as root)", pytrace=False)
 
     with sync_playwright() as playwright:
         # Debian's chromium: nothing here downloads a browser.
