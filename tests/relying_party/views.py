@@ -19,8 +19,9 @@ provider = oauth.register(
     client_secret=settings.CLIENT_SECRET,
     # OpenID Connect Discovery §4: the issuer's metadata, its endpoints and its JWKS.
     server_metadata_url=f"{settings.ISSUER}/.well-known/openid-configuration",
-    # Authlib adds a nonce for the openid scope, and PKCE (RFC 7636) with S256.
-    client_kwargs={"scope": settings.SCOPE, "code_challenge_method": "S256", "timeout": 10},
+    # Authlib adds a nonce for the openid scope, and PKCE (RFC 7636) with S256. Each
+    # call to the AS gives up after 10 s: an AS that hangs is an error page, not a hung worker.
+    client_kwargs={"scope": settings.SCOPE, "code_challenge_method": "S256", "default_timeout": 10},
 )
 
 
