@@ -325,6 +325,46 @@ class SignOutTests(PageTestCase):
         self.assertNotIn("Location", response)
 
 
+class RelyingPartyLogoutTests(PageTestCase):
+    """OpenID Connect RP-initiated logout: DOT's view, our page."""
+
+    def setUp(self):
+        super().setUp()
+        self.app.post_logout_redirect_uris = "https://client.example/bye"
+        self.app.save()
+        self.client.force_login(self.user)
+
+    def logout_url(self, **extra) -> str:
+        return f"{reverse('oauth2_provider:rp-initiated-logout')}?{urlencode({'client_id': 'public', **extra})}"
+
+    def test_the_app_asks_and_the_user_answers_with_a_button(self):
+        page = self.client.get(self.logout_url(post_logout_redirect_uri="https://client.example/bye"))
+
+        self.assertEqual(title(page), f"Sign out – {branding.NAME}")
+        self.assertContains(page, "<strong>Notes for Phones</strong> asks to sign you out")
+        self.assertContains(page, '<strong id="signed-in-user">alice</strong>')
+        self.assertContains(page, ">Sign out</button>")
+        self.assertEqual(policy(page)["form-action"], "'self' https://client.example")
+
+    def test_staying_signed_in_says_so(self):
+        page = self.client.get(self.logout_url())
+        fields = {name: value for name, value in page.context["form"].initial.items() if value}
+
+        response = self.client.post(reverse("oauth2_provider:rp-initiated-logout"), fields)
+
+        self.assertContains(response, "You are still signed in", status_code=response.status_code)
+        self.assertIn("_auth_user_id", self.client.session)
+
+    def test_an_unregistered_destination_is_refused_in_plain_words(self):
+        response = self.client.get(
+            self.logout_url(post_logout_redirect_uri="https://evil.example/"), HTTP_X_REQUEST_ID="req-bye"
+        )
+
+        self.assertContains(response, "This sign-out request cannot be completed", status_code=400)
+        self.assertContains(response, 'role="alert"', status_code=400)
+        self.assertContains(response, '<code id="request-id">req-bye</code>', status_code=400)
+
+
 class PasswordResetTests(PageTestCase):
     def test_the_mail_leads_to_a_new_password(self):
         response = self.client.post(reverse("password_reset"), {"email": "alice@example.com"})
