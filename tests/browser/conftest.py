@@ -2,8 +2,9 @@
 
 They run once, not per database and mode: the pages are the same in each. The
 stack is the credentials-mode one on SQLite, started here rather than through the
-parametrized ``stack`` fixture. Screenshots of each page go to BROWSER_SCREENSHOTS,
-or to a temporary folder named at the end of the run.
+parametrized ``stack`` fixture, and stopped once the module's tests are done.
+Screenshots of each page go to BROWSER_SCREENSHOTS, or to a temporary folder
+named at the end of the run.
 """
 
 import contextlib
@@ -102,7 +103,7 @@ def demo_app(stack: Stack, **overrides: str) -> Iterator[str]:
         app.wait(timeout=20)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def demo():
     stack = start_stack("credentials", "sqlite")
     try:
@@ -118,7 +119,7 @@ def demo():
         stack.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does it as root)", pytrace=False)
