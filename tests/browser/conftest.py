@@ -20,13 +20,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.stack import ROOT, Stack, base_environment, free_port, start_stack
 
 CHROMIUM = "/usr/bin/chromium"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+# A page after a sign-in waits on the AS, the API and an introspection: on a loaded
+# two-core CI machine that takes longer than Playwright's 5 s default.
+expect.set_options(timeout=20_000)
 
 # Under make test-compose the suite runs against Compose; these start a local stack of their own.
 collect_ignore = ["test_sign_in.py"] if os.environ.get("E2E_AUTH_URL") else []
