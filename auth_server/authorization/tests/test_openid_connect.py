@@ -353,6 +353,11 @@ class DemoWebClientSeedTests(TestCase):
         self.assertIn("DEMO_WEB_CLIENT_ID: not set, skipped", output)
         self.assertFalse(Application.objects.filter(algorithm=Application.RS256_ALGORITHM).exists())
 
+    def test_a_client_id_without_its_secret_is_an_error_not_a_client_without_one(self):
+        with self.assertRaisesMessage(CommandError, "DEMO_WEB_CLIENT_SECRET"):
+            seed(**{**DEMO_WEB, "DEMO_WEB_CLIENT_SECRET": ""})
+        self.assertFalse(Application.objects.filter(client_id="demo-web").exists())
+
     def test_an_http_uri_that_is_not_loopback_is_refused(self):
         with self.assertRaisesMessage(CommandError, "DEMO_WEB_REDIRECT_URI=http://app.example/cb"):
             seed(**{**DEMO_WEB, "DEMO_WEB_REDIRECT_URI": "http://app.example/cb"})

@@ -36,6 +36,13 @@ INTROSPECTION_TOKEN_LIFETIME = timedelta(days=365)
 # The example APIs: (what, the prefix of their client variables, of their RS variables, name, default scopes).
 FIRST_API = ("first API", "OAUTH_RS_", "", "Notes API", "read write notes")
 TEAM_API = ("team API", "OAUTH_RS_TEAM_", "TEAM_", "Team notes API", "team:read team:write team:notes")
+# The demo web app's OpenID Connect client: its id, secret, redirect and post-logout redirect URIs.
+DEMO_WEB_CLIENT = (
+    "DEMO_WEB_CLIENT_ID",
+    "DEMO_WEB_CLIENT_SECRET",
+    "DEMO_WEB_REDIRECT_URI",
+    "DEMO_WEB_POST_LOGOUT_REDIRECT_URI",
+)
 
 
 class Command(BaseCommand):
@@ -153,13 +160,11 @@ class Command(BaseCommand):
         if not env.str("DEMO_WEB_CLIENT_ID", default=""):
             self.report("DEMO_WEB_CLIENT_ID", "not set, skipped")
             return
-        names = ("DEMO_WEB_CLIENT_ID", "DEMO_WEB_CLIENT_SECRET", "DEMO_WEB_REDIRECT_URI")
-        names += ("DEMO_WEB_POST_LOGOUT_REDIRECT_URI",)
-        values = self.variables(*names)
+        values = self.variables(*DEMO_WEB_CLIENT)
         if values is None:
-            raise CommandError(f"DEMO_WEB_CLIENT_ID is set: set {', '.join(names[1:])} too (make env writes them).")
+            raise CommandError(f"DEMO_WEB_CLIENT_ID is set: set {', '.join(DEMO_WEB_CLIENT[1:])} too (make env does).")
         client_id, secret, redirect_uri, post_logout_redirect_uri = values
-        for name, uri in zip(names[2:], (redirect_uri, post_logout_redirect_uri), strict=True):
+        for name, uri in zip(DEMO_WEB_CLIENT[2:], (redirect_uri, post_logout_redirect_uri), strict=True):
             if not loopback.may_register(uri):
                 raise CommandError(f"{name}={uri}: use https, or http on 127.0.0.1 or [::1] (RFC 8252 §7.3).")
         self.seed_application(
