@@ -163,6 +163,15 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
         return valid and (request.user is None or request.user.is_active)
 
+    def _get_key_for_token(self, token):
+        # DOT reads an ID token's unverified payload as a JSON object naming its
+        # audience (RP-initiated logout's id_token_hint): another payload (not
+        # JSON, a number, an audience that is no string) is no token of ours, not a 500.
+        try:
+            return super()._get_key_for_token(token)
+        except (ValueError, TypeError):
+            return None
+
     # OpenID Connect Core §5.1, for the scopes DOT's oidc_claim_scope maps them to.
     # Without a request parameter, DOT lists these in discovery's claims_supported
     # and calls each with the request. Django's user has no updated_at, and

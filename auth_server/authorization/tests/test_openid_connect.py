@@ -304,6 +304,14 @@ class LogoutTests(TestCase):
                 self.assertNotIn("Location", response)
                 self.assertTrue(self.signed_in())
 
+    def test_an_id_token_hint_that_is_no_id_token_is_a_400_not_a_500(self):
+        # Header {} and payloads that are not a JSON object naming an audience.
+        for hint in ("e30.bm90anNvbg.eHg", "e30.MQ.eHg", "e30.eyJhdWQiOiAxfQ.eHg", "e30.__8.eHg", "a.b.c"):
+            with self.subTest(hint=hint):
+                response = self.client.get(f"/o/logout/?{urlencode({'id_token_hint': hint})}")
+                self.assertEqual(response.status_code, 400)
+                self.assertTrue(self.signed_in())
+
     def test_an_unknown_client_is_a_400_not_a_500(self):
         response = self.client.get(
             f"/o/logout/?{urlencode({'client_id': 'nobody', 'post_logout_redirect_uri': LOOPBACK_LOGOUT})}"
