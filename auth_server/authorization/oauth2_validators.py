@@ -172,6 +172,16 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         except (ValueError, TypeError):
             return None
 
+    # OpenID Connect Core §3.1.2.1, prompt=none: no page may be shown. DOT
+    # implements neither check (oauthlib's NotImplementedError, a 500), and the
+    # session is not within the validator's reach: the answer is login_required,
+    # and the client signs the user in with a page.
+    def validate_silent_login(self, request):
+        return False
+
+    def validate_silent_authorization(self, request):
+        return False
+
     # OpenID Connect Core §5.1, for the scopes DOT's oidc_claim_scope maps them to.
     # Without a request parameter, DOT lists these in discovery's claims_supported
     # and calls each with the request. Django's user has no updated_at, and

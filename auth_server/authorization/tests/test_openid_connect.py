@@ -248,6 +248,26 @@ class CodeFlowTests(TestCase):
         self.assertNotIn("preferred_username", only_openid)
         self.assertEqual(only_openid["sub"], str(Subject.of(self.user).value))
 
+    def test_prompt_none_is_answered_login_required_not_a_500(self):
+        query = {
+            "response_type": "code",
+            "client_id": "web",
+            "redirect_uri": LOOPBACK_REDIRECT,
+            "scope": "openid",
+            "state": "s1",
+            "code_challenge": CHALLENGE,
+            "code_challenge_method": "S256",
+            "prompt": "none",
+        }
+        for signed_in in (True, False):
+            if not signed_in:
+                self.client.logout()
+            response = self.client.get(f"/o/authorize/?{urlencode(query)}")
+            self.assertEqual(response.status_code, 302, signed_in)
+            answer = parse_qs(urlsplit(response["Location"]).query)
+            self.assertTrue(response["Location"].startswith(LOOPBACK_REDIRECT))
+            self.assertEqual((answer["error"], answer["state"]), (["login_required"], ["s1"]))
+
     def test_a_loopback_redirect_uri_may_use_plain_http_on_any_port(self):
         # RFC 8252 §7.3: the port is the client's choice at the time of the request.
         redirect = self.authorize(redirect_uri="http://127.0.0.1:51234/callback/")
