@@ -65,13 +65,14 @@ PARAMETERS = [
     "token", "token_type_hint", "grant_type", "client_id", "client_secret", "code", "redirect_uri",
     "refresh_token", "scope", "resource", "code_verifier", "code_challenge", "code_challenge_method",
     "response_type", "state", "username", "password", "next", "access_token", "text", "csrfmiddlewaretoken",
-    "nonce", "id_token_hint", "post_logout_redirect_uri", "allow",
+    "nonce", "id_token_hint", "post_logout_redirect_uri", "allow", "prompt", "max_age", "claims", "login_hint",
 ]  # fmt: skip
 VALUES = [
     "", "read", "read write", "introspection", "authorization_code", "client_credentials", "refresh_token",
     "password", "S256", "plain", "code", "token", "https://127.0.0.1:8765/callback", "https://payments.example/",
     "resource-server", "demo-machine", "demo-public", "demo-web", "openid profile email", "http://127.0.0.1:8003/",
-    "e30.e30.", "e30.MQ.eHg", "e30.bm90anNvbg.eHg", "a.b.c", "[1]", "{}", "%", "%zz", "%00", "\x00", "é", "\ud7ff",
+    "e30.e30.", "e30.MQ.eHg", "e30.bm90anNvbg.eHg", "a.b.c", "none", "login", "consent", '{"userinfo": 1}',
+    "[1]", "{}", "%", "%zz", "%00", "\x00", "é", "\ud7ff",
     "a" * 3000,
 ]  # fmt: skip
 
