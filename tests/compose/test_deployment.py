@@ -116,11 +116,11 @@ def test_the_proxy_drops_what_the_servers_take_only_from_a_trusted_front_end(sta
     name, _, value = header.partition(": ")
 
     response = requests.get(
-        f"{stack.auth_url}/o/authorize/?client_id=x", headers={name: value}, allow_redirects=False, timeout=10
+        f"{stack.auth_url}/accounts/profile/", headers={name: value}, allow_redirects=False, timeout=10
     )
 
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/accounts/login/?next=/o/authorize/")
+    assert response.headers["Location"] == "/accounts/login/?next=/accounts/profile/"
 
 
 def test_app_containers_and_the_proxy_are_read_only_with_no_capability_and_no_privilege_gain():
