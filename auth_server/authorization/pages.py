@@ -2,6 +2,7 @@
 refused requests, and the Content-Security-Policy around them.
 """
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -64,20 +65,43 @@ def problem(error) -> ProtocolProblem:
     return PROBLEMS.get(type(error), BAD_REQUEST)
 
 
-def origin(uri: str) -> str:
-    """Where ``uri`` leads, for a person and as a CSP source: ``https://app.example``, ``com.example.app:``."""
-    parts = urlsplit(uri)
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
+# What separates sources (whitespace), directives (;) and policies (,) in a CSP header.
+CSP_SEPARATORS = re.compile(r"[\s;,]")
+
+
+def origin(uri: str) -> str | None:
+    """Where ``uri`` leads, for a person and as a CSP source: ``https://app.example``, ``com.example.app:``.
+
+    Built from the parsed scheme, host and port, never from the netloc as sent:
+    DOT matches a loopback redirect URI on any port without parsing the port
+    (RFC 8252 §7.3), so the text there is the requester's. None when ``uri`` does
+    not parse, or its origin would not be one CSP source.
+    """
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
+        return None
+    if not parts.netloc:
+        source = f"{parts.scheme}:"
+    elif not parts.hostname:
+        return None
+    else:
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        source = f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+    return None if not parts.scheme or CSP_SEPARATORS.search(source) else source
 
 
 def allow_form_action(response, uri: str):
-    """Let this page's form lead to ``uri``'s origin (verified by the caller).
+    """Let this page's form lead to ``uri``'s origin (verified by the caller), when it has one.
 
     CSP's form-action covers the redirects that follow a form's POST, in
     Chromium: the consent form ends on the client's redirect URI and RP-initiated
     logout on its post-logout one, both on another origin than the form's.
     """
-    response._csp_update = {"form-action": [origin(uri)]}
+    source = origin(uri)
+    if source is not None:
+        response._csp_update = {"form-action": [source]}
     return response
 
 

@@ -17,7 +17,7 @@ from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.models import get_access_token_model, get_application_model
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
-from oauthlib.oauth2.rfc6749.errors import InvalidClientIdError
+from oauthlib.oauth2.rfc6749.errors import InvalidClientIdError, MissingRedirectURIError
 
 from . import branding, loopback, pages, resource_indicators
 from .models import ResourceServer
@@ -57,8 +57,14 @@ def verified_redirect_origin(authorization_url: str) -> str | None:
     application = get_application_model().objects.filter(client_id=query.get("client_id", "")).first()
     if application is None:
         return None
-    redirect_uri = query.get("redirect_uri") or application.default_redirect_uri
-    return pages.origin(redirect_uri) if application.redirect_uri_allowed(redirect_uri) else None
+    try:
+        redirect_uri = query.get("redirect_uri") or application.default_redirect_uri
+        allowed = application.redirect_uri_allowed(redirect_uri)
+    except MissingRedirectURIError:  # none given, and the client has no single one to default to
+        return None
+    except ValueError:  # DOT's urlsplit of a URI that does not parse ("http://[::1")
+        return None
+    return pages.origin(redirect_uri) if allowed else None
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -88,7 +94,7 @@ class AuthorizationView(views.AuthorizationView):
         context = super().get_context_data(**kwargs)
         if "scopes" in kwargs:  # the consent page, not an error page
             context["apis"] = scopes_by_api(kwargs["scopes"])
-            context["redirect_origin"] = pages.origin(kwargs["redirect_uri"])
+            context["redirect_origin"] = pages.origin(kwargs["redirect_uri"]) or kwargs["redirect_uri"]
         return context
 
     def render_to_response(self, context, **response_kwargs):

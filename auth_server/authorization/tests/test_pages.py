@@ -7,14 +7,15 @@ from html import unescape
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.core import mail
-from django.test import TestCase
+from django.test import SimpleTestCase, TestCase
 from django.urls import reverse
 
-from authorization import branding
+from authorization import branding, pages
 from authorization.models import ResourceServer
 
 from . import factories
 from .factories import AccessToken, RefreshToken
+from .test_openid_connect import web_client
 
 AUTHORIZE_URL = reverse("oauth2_provider:authorize")
 LOGIN_URL = reverse("login")
@@ -105,6 +106,22 @@ class TitleTests(PageTestCase):
             self.assertEqual(title(self.client.get(url)), f"{expected} – {branding.NAME}", url)
 
 
+class OriginTests(SimpleTestCase):
+    def test_an_origin_is_built_from_the_parsed_scheme_host_and_port(self):
+        for uri, expected in (
+            ("https://App.Example:8443/cb?x=1", "https://app.example:8443"),
+            ("https://client.example/cb", "https://client.example"),
+            ("http://[::1]:9/cb", "http://[::1]:9"),
+            ("com.example.app:/callback", "com.example.app:"),
+        ):
+            self.assertEqual(pages.origin(uri), expected, uri)
+
+    def test_what_is_not_one_csp_source_has_no_origin(self):
+        unparsable = ("http://127.0.0.1:99999/", "http://[::1", "")
+        for uri in ("http://127.0.0.1:1 */cb", "http://a b/", "http://a;b/", *unparsable):
+            self.assertIsNone(pages.origin(uri), uri)
+
+
 class HeaderTests(PageTestCase):
     def test_every_page_has_the_strict_policy_and_may_not_be_framed(self):
         for url in (LOGIN_URL, LOGOUT_URL, reverse("password_reset"), "/no-such-page/", self.authorization_request()):
@@ -138,6 +155,21 @@ class HeaderTests(PageTestCase):
 
         self.assertEqual(policy(waiting)["form-action"], "'self' https://client.example")
         self.assertEqual(policy(unregistered)["form-action"], "'self'")
+
+    def test_a_link_to_the_sign_in_page_cannot_widen_its_policy_through_a_loopback_port(self):
+        # DOT matches a loopback redirect URI on any port without parsing it
+        # (RFC 8252 §7.3): only a port that parses becomes part of the source.
+        web_client()
+        for redirect_uri, form_action in (
+            ("http://127.0.0.1:1 *;script-src * 'unsafe-inline'/callback/", "'self'"),
+            ("http://127.0.0.1:1,*/callback/", "'self'"),
+            ("http://127.0.0.1:51234/callback/", "'self' http://127.0.0.1:51234"),
+        ):
+            with self.subTest(redirect_uri=redirect_uri):
+                waiting = self.authorization_request(client_id="web", redirect_uri=redirect_uri)
+                response = self.client.get(LOGIN_URL, {"next": waiting})
+                self.assertEqual(response.status_code, 200)
+                self.assertEqual(policy(response), {**POLICY, "form-action": form_action})
 
     def test_the_admin_may_run_its_own_scripts_and_nothing_else(self):
         response = self.client.get(reverse("admin:login"))
@@ -272,6 +304,21 @@ class SignInTests(PageTestCase):
         response = self.sign_in(next_url=self.authorization_request())
 
         self.assertRedirects(response, self.authorization_request(), fetch_redirect_response=False)
+
+    def test_a_waiting_request_without_a_usable_redirect_uri_is_the_sign_in_page_as_it_is(self):
+        # DOT's redirect URI check raises ValueError on a URI urlsplit cannot parse, and a
+        # client with no single registered URI has no default one (MissingRedirectURIError).
+        web_client()
+        factories.application("machine")
+        for waiting in (
+            self.authorization_request(client_id="web", redirect_uri="http://[::1"),
+            self.authorization_request(client_id="web", redirect_uri="https://[/callback/"),
+            f"{AUTHORIZE_URL}?client_id=machine",
+        ):
+            with self.subTest(next=waiting):
+                response = self.client.get(LOGIN_URL, {"next": waiting})
+                self.assertEqual(response.status_code, 200)
+                self.assertEqual(policy(response), POLICY)
 
     def test_a_wrong_password_is_one_clear_error(self):
         response = self.sign_in(password="wrong")
