@@ -7,7 +7,7 @@ standard library cannot make one), stored PEM then base64 on one line: a
 multi-line value does not survive Compose's or kustomize's env files.
 
     python3 -m shared.dotenv [.env.example] [.env]
-    python3 -m shared.dotenv --add-missing [.env.example] [.env]   # variables the template gained
+    python3 -m shared.dotenv --add-missing [.env.example] [.env]   # variables the template gained, empty secrets
     python3 -m shared.dotenv --rotate-oidc-key [.env]              # see docs/openid-connect.md
 """
 
@@ -158,18 +158,49 @@ def values_of(text: str) -> dict[str, str]:
     return dict(assignment for assignment in map(variable, text.splitlines()) if assignment is not None)
 
 
+def fill_empty(text: str) -> tuple[str, list[str]]:
+    """``text`` with each generated secret it sets empty filled in, and their names.
+
+    A .env copied from the template (``cp .env.example .env``) has every name, each
+    secret empty. An API's empty introspection credentials are filled too when its
+    client secret was: they could not have worked, and token mode keeps a client secret.
+    """
+    lines = text.splitlines()
+    names = {}
+    for index, assignment in enumerate(map(variable, lines)):
+        if assignment is not None and not unquoted(assignment[1]):
+            names[assignment[0]] = index
+    filled = [name for name in names if name in GENERATED]
+    if not filled:
+        return text, filled
+    for name in filled:
+        lines[names[name]] = f"{name}={GENERATED[name]()}"
+    values = values_of("\n".join(lines))
+    for name, (client_id, client_secret) in CREDENTIALS.items():
+        if name in names and client_secret in filled and unquoted(values.get(client_id, "")):
+            lines[names[name]] = f"{name}={unquoted(values[client_id])}:{values[client_secret]}"
+            filled.append(name)
+    return "".join(f"{line}\n" for line in lines), filled
+
+
 def add_missing(template_path: str = ".env.example", target_path: str = ".env") -> int:
-    """Append the variables the template has and ``target`` lacks, generating their secrets (an upgrade)."""
+    """Append the variables the template has and ``target`` lacks, and fill the secrets ``target``
+    has empty, generating them (an upgrade)."""
     target = Path(target_path)
-    current = target.read_text()
+    current, filled = fill_empty(target.read_text())
     added = render(Path(template_path).read_text(), known=values_of(current))
-    if not added:
+    if not added and not filled:
         print(f"{target} has every variable of {template_path}.")
         return 0
-    separator = "" if not current or current.endswith("\n") else "\n"
-    replace(target, f"{current}{separator}# Added from {template_path}:\n{added}")
-    names = ", ".join(name for name, _ in filter(None, map(variable, added.splitlines())))
-    print(f"added to {target}: {names}.")
+    if added:
+        separator = "" if not current or current.endswith("\n") else "\n"
+        current = f"{current}{separator}# Added from {template_path}:\n{added}"
+    replace(target, current)
+    if filled:
+        print(f"filled in {target}: {', '.join(filled)}.")
+    if added:
+        names = ", ".join(name for name, _ in filter(None, map(variable, added.splitlines())))
+        print(f"added to {target}: {names}.")
     return 0
 
 

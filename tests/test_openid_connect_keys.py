@@ -97,6 +97,30 @@ def test_an_older_env_gets_the_variables_it_lacks_and_keeps_what_it_has(folder):
     assert target.read_text() == text
 
 
+def test_add_missing_fills_the_empty_secrets_of_a_copied_template(folder):
+    # `cp .env.example .env` leaves OIDC_RSA_PRIVATE_KEY empty; the AS then names --add-missing.
+    target = folder / ".env"
+    shutil.copy(folder / ".env.example", target)
+    target.chmod(0o600)
+
+    result = dotenv(folder, "--add-missing")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("filled in .env: ") and KEY in result.stdout, result.stdout
+    assert "added to" not in result.stdout
+    written = dotenv_values(target)
+    assert pem(written[KEY]).startswith("-----BEGIN PRIVATE KEY-----")
+    assert written[INACTIVE] == ""
+    assert written["AS_SECRET_KEY"] and written["DEMO_WEB_CLIENT_SECRET"]
+    credentials = written["RESOURCE_SERVER_INTROSPECTION_CREDENTIALS"]
+    assert credentials == f"resource-server:{written['OAUTH_RS_CLIENT_SECRET']}"
+    assert written["AS_DATABASE_URL"] == ""  # empty by choice: not a secret
+    assert target.read_text().count(f"{KEY}=") == 1 and "# Added from" not in target.read_text()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    again = dotenv(folder, "--add-missing")
+    assert again.returncode == 0 and "has every variable" in again.stdout
+
+
 def test_rotation_moves_the_key_to_the_front_of_the_inactive_list_and_keeps_the_file_private(folder):
     assert dotenv(folder).returncode == 0
     target = folder / ".env"

@@ -11,7 +11,7 @@ import binascii
 from django.core.exceptions import ImproperlyConfigured
 from jwcrypto import jwk
 
-HOW_TO_MAKE_ONE = "`make env` writes one for a new .env, `python3 -m shared.dotenv --add-missing` to an older one"
+HOW_TO_MAKE_ONE = "`make env` writes one for a new .env, `python3 -m shared.dotenv --add-missing` to an existing one"
 
 
 def pem_of(name: str, value: str) -> str:
