@@ -21,6 +21,7 @@ from joserfc.jwk import KeySet
 
 from .oauth import bearer, form
 from .stack import ROOT
+from .test_deactivated_user import deactivate, user_client  # noqa: F401 - a fixture
 
 SCOPE = "openid profile email read"
 # A user with a name and an address, for the profile and email claims.
@@ -205,6 +206,55 @@ def test_the_redirect_uri_may_name_any_loopback_port(stack, discovery, person):
     assert redirect.headers["Location"].startswith("http://127.0.0.1:51234/callback/?code="), redirect.headers
 
 
+def test_clients_that_cannot_receive_an_id_token_get_invalid_scope_for_openid(stack, client):
+    # The client-credentials demo client has no user to identify; the demo public client
+    # (like every client registered before OpenID Connect) has no ID token algorithm.
+    response = client.client_credentials(scope="openid profile email")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_scope", response.text
+    query = {
+        "response_type": "code",
+        "client_id": stack.secrets["DEMO_PUBLIC_CLIENT_ID"],
+        "redirect_uri": stack.secrets["DEMO_REDIRECT_URI"],
+        "scope": "openid read",
+        "state": "s1",
+        "code_challenge": "c" * 43,
+        "code_challenge_method": "S256",
+    }
+    redirect = requests.get(f"{stack.auth_url}/o/authorize/?{urlencode(query)}", allow_redirects=False, timeout=10)
+    assert redirect.status_code == 302, redirect.text[:300]
+    location = redirect.headers["Location"]
+    assert location.startswith(stack.secrets["DEMO_REDIRECT_URI"]), location
+    assert parse_qs(urlsplit(location).query)["error"] == ["invalid_scope"]
+
+
+def test_userinfo_takes_the_token_from_the_authorization_header_only(rp, person, client):
+    token = rp.tokens(person)["access_token"]
+    assert client.api(f"/api/me/?{urlencode({'access_token': token})}").status_code in (400, 401)  # the APIs' rule
+    userinfo = rp.metadata["userinfo_endpoint"]
+
+    for response in (
+        requests.get(userinfo, params={"access_token": token}, timeout=10),
+        requests.post(userinfo, data={"access_token": token}, timeout=10),
+    ):
+        assert response.status_code == 401, (response.status_code, response.text[:300])
+        assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+    assert requests.get(userinfo, headers=bearer(token), timeout=10).status_code == 200
+
+
+def test_userinfo_refuses_the_token_of_a_deactivated_user_as_introspection_does(stack, discovery, user_client):  # noqa: F811
+    user = {"username": user_client.secrets["DEMO_USERNAME"], "password": user_client.secrets["DEMO_PASSWORD"]}
+    token = RelyingParty(stack, discovery, stack.secrets).tokens(user)["access_token"]
+    userinfo = discovery["userinfo_endpoint"]
+    assert requests.get(userinfo, headers=bearer(token), timeout=10).status_code == 200
+
+    deactivate(user_client)
+
+    assert user_client.introspect(token).json()["active"] is False
+    response = requests.get(userinfo, headers=bearer(token), timeout=10)
+    assert response.status_code == 401, (response.status_code, response.text[:300])
+    assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+
+
 def test_userinfo_needs_the_openid_scope(client):
     token = client.client_credentials_token("read")
 
@@ -259,6 +309,63 @@ def test_rp_initiated_logout_of_an_unknown_client_is_refused(stack, rp):
     page = rp.browser.get(logout_url(rp, client_id="nobody", post_logout_redirect_uri="http://127.0.0.1:8003/"))
 
     assert page.status_code == 400
+
+
+def test_rp_initiated_logout_without_a_session_deletes_no_token(stack, rp, person, client):
+    # Whoever holds an ID token (the client it was issued to, a log line, a Referer)
+    # is asked nothing when nobody is signed in at the AS (DOT's must_prompt).
+    other_app_token = client.authorization_code_tokens()["access_token"]  # the demo public client
+    tokens = rp.tokens(person)
+    registered = stack.secrets["DEMO_WEB_POST_LOGOUT_REDIRECT_URI"]
+
+    done = requests.get(
+        logout_url(rp, id_token_hint=tokens["id_token"], post_logout_redirect_uri=registered),
+        allow_redirects=False,
+        timeout=10,
+    )
+
+    assert done.status_code == 302 and done.headers["Location"] == registered, done.text[:300]
+    assert client.introspect(other_app_token).json()["active"] is True
+    assert client.introspect(tokens["access_token"]).json()["active"] is True
+    assert signed_in(rp)
+
+
+def test_rp_initiated_logout_refuses_a_redirect_uri_that_does_not_parse(stack, rp):
+    page = rp.browser.get(logout_url(rp, client_id=rp.client_id, post_logout_redirect_uri="http://[::1"), timeout=10)
+
+    assert page.status_code == 400, (page.status_code, page.text[:300])
+    assert "Location" not in page.headers
+
+
+def sign_in_link(stack, redirect_uri: str) -> str:
+    """A link to the sign-in page whose ``next`` is an authorization request of the demo web app."""
+    authorization = "/o/authorize/?" + urlencode(
+        {
+            "response_type": "code",
+            "client_id": stack.secrets["DEMO_WEB_CLIENT_ID"],
+            "redirect_uri": redirect_uri,
+            "scope": "openid",
+        }
+    )
+    return f"{stack.auth_url}/accounts/login/?" + urlencode({"next": authorization})
+
+
+def form_action(response) -> list[str]:
+    directives = (part.split() for part in response.headers["Content-Security-Policy"].split(";") if part.strip())
+    return {directive[0]: directive[1:] for directive in directives}["form-action"]
+
+
+def test_the_sign_in_page_allows_the_parsed_origin_of_the_demo_web_apps_loopback_redirect_only(stack):
+    # DOT matches the registered loopback URI on any port without parsing the port (RFC 8252 §7.3).
+    crafted_uri = "http://127.0.0.1:1 *;script-src * 'unsafe-inline'/callback/"
+    crafted = requests.get(sign_in_link(stack, crafted_uri), timeout=10)
+    assert crafted.status_code == 200
+    assert form_action(crafted) == ["'self'"], crafted.headers["Content-Security-Policy"]
+    assert "script-src" not in crafted.headers["Content-Security-Policy"]
+    other_port = requests.get(sign_in_link(stack, "http://127.0.0.1:51234/callback/"), timeout=10)
+    assert form_action(other_port) == ["'self'", "http://127.0.0.1:51234"]
+    unparsable = requests.get(sign_in_link(stack, "http://[::1"), timeout=10)
+    assert unparsable.status_code == 200 and form_action(unparsable) == ["'self'"], unparsable.text[:300]
 
 
 def rotate(env: dict, tmp_path) -> None:

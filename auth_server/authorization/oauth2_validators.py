@@ -4,7 +4,7 @@
   credentials are no credentials (not a 500), a client_id no client can have
   never reaches the database, a secret still hashed with PBKDF2 moves to the fast
   client-secret hasher on its first successful check, and guessing is limited.
-- A deactivated user's refresh tokens and authorization codes are refused.
+- A deactivated user's access tokens (userinfo), refresh tokens and authorization codes are refused.
 - RFC 8707 resources: a ``resource`` that names no enabled registered API is
   invalid_target (one urlsplit cannot parse too, not a 500), and a token asked
   for some APIs carries none of another API's scopes (invalid_scope).
@@ -23,12 +23,13 @@ from django.urls import reverse
 from oauth2_provider import oauth2_validators
 from oauth2_provider.models import get_application_model
 from oauth2_provider.settings import oauth2_settings
-from oauthlib.oauth2.rfc6749.errors import InvalidScopeError
+from oauthlib.oauth2.rfc6749.errors import InvalidScopeError, InvalidTokenError
 from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from . import guessing, resource_indicators
 from .hashers import check_client_secret
 from .models import ResourceServer, Subject
+from .scopes import receives_id_tokens
 
 Application = get_application_model()
 CLIENT_ID_LENGTH = Application._meta.get_field("client_id").max_length
@@ -155,6 +156,12 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
                     request=request,
                 )
 
+    def validate_bearer_token(self, token, scopes, request):
+        # A deactivated user's access tokens are inactive in introspection answers
+        # (authorization.introspection), and refused at userinfo alike.
+        valid = super().validate_bearer_token(token, scopes, request)
+        return valid and (request.user is None or request.user.is_active)
+
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
         return valid and request.user.is_active
@@ -196,6 +203,20 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
             "email": lambda request: request.user.email,
             "email_verified": lambda request: False if request.user.email else None,
         }
+
+    def refresh_id_token(self, request):
+        # A refresh token granted `openid` while its client could receive ID tokens:
+        # after its algorithm is removed, DOT's signing is ImproperlyConfigured (a
+        # 500). The access token is refreshed without an ID token instead.
+        return receives_id_tokens(request.client)
+
+    def get_userinfo_claims(self, request):
+        # A token of the client credentials grant has no user to describe (DOT
+        # reads the user's claims regardless: a 500). Before the OpenID Connect
+        # scopes were kept to clients that sign users in, such a token could have `openid`.
+        if request.user is None:
+            raise InvalidTokenError(description="The access token was issued for no user.", request=request)
+        return super().get_userinfo_claims(request)
 
     def get_oidc_claims(self, token, token_handler, request):
         # OpenID Connect Core §5.3.2: a claim with no value is omitted, not sent empty.

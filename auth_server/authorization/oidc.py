@@ -3,11 +3,15 @@
 - RFC 8414 metadata names the OpenID Connect endpoints too: RFC 8414 §7.1.2
   registers ``userinfo_endpoint`` as authorization server metadata, and
   RP-Initiated Logout 1.0 §2.1 ``end_session_endpoint``.
+- Discovery names RS256 as the only ID token algorithm.
+- Userinfo refuses an access token sent anywhere but in the Authorization header.
 - RP-initiated logout: an unknown ``client_id`` is a 400, not DOT's 500
-  (``Application.DoesNotExist``); a post-logout redirect to a loopback IP literal
+  (``Application.DoesNotExist``), and so is a post_logout_redirect_uri that does
+  not parse (DOT's ValueError); a post-logout redirect to a loopback IP literal
   may use plain http (authorization.loopback); without one, the user lands on
   this server's sign-in page instead of DOT's ``/`` (no page here, and refused on
-  plain http by ALLOWED_REDIRECT_URI_SCHEMES).
+  plain http by ALLOWED_REDIRECT_URI_SCHEMES); only the tokens of the user signed
+  in here, who confirmed, are deleted, never those of an ID token's user alone.
 """
 
 import json
@@ -18,8 +22,9 @@ from django.shortcuts import resolve_url
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from oauth2_provider import views
-from oauth2_provider.exceptions import InvalidOIDCClientError
+from oauth2_provider.exceptions import InvalidOIDCClientError, InvalidOIDCRedirectURIError
 from oauth2_provider.models import get_application_model
+from oauthlib.oauth2.rfc6749.errors import InvalidTokenError
 
 from . import loopback, pages
 
@@ -37,6 +42,32 @@ class ServerMetadataView(views.OAuthServerMetadataView):
             if url:
                 metadata[name] = url
         return JsonResponse(metadata, headers={"Access-Control-Allow-Origin": "*"})
+
+
+class DiscoveryView(views.ConnectDiscoveryInfoView):
+    """OpenID Connect discovery, naming RS256 alone: DOT adds HS256, which signs with the client
+    secret in clear, and every secret here is hashed (authorization.scopes.receives_id_tokens)."""
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        metadata = json.loads(response.content)
+        metadata["id_token_signing_alg_values_supported"] = [get_application_model().RS256_ALGORITHM]
+        return JsonResponse(metadata, headers={"Access-Control-Allow-Origin": "*"})
+
+
+class UserInfoView(views.UserInfoView):
+    """Userinfo, taking the access token from the Authorization header only, as the APIs do.
+
+    RFC 6750 §2.3 and RFC 9700 §4.3.2: a token in the query string ends up in
+    logs; the resource servers refuse it (introspection/bearer.py) and read no
+    form body. oauthlib's bearer check at userinfo reads both.
+    """
+
+    def create_userinfo_response(self, request):
+        if "access_token" in request.GET or "access_token" in request.POST:
+            error = InvalidTokenError(description="Send the access token in the Authorization header.")
+            return None, error.headers, error.json, error.status_code
+        return super().create_userinfo_response(request)
 
 
 class ThisServer:
@@ -59,7 +90,10 @@ class LogoutView(views.RPInitiatedLogoutView):
     def validate_post_logout_redirect_uri(self, application, post_logout_redirect_uri):
         if application is not None and post_logout_redirect_uri:
             application = loopback.LoopbackClient(application, post_logout_redirect_uri)
-        super().validate_post_logout_redirect_uri(application, post_logout_redirect_uri)
+        try:
+            super().validate_post_logout_redirect_uri(application, post_logout_redirect_uri)
+        except ValueError:  # DOT's urlparse of a URI that does not parse ("http://[::1")
+            raise InvalidOIDCRedirectURIError("The post_logout_redirect_uri is not a valid URI.") from None
 
     def render_to_response(self, context, **response_kwargs):
         response = super().render_to_response(context, **response_kwargs)
@@ -70,8 +104,15 @@ class LogoutView(views.RPInitiatedLogoutView):
         return response
 
     def do_logout(self, application=None, post_logout_redirect_uri=None, state=None, token_user=None):
+        # DOT deletes every token of the ID token's user, at every client. Without
+        # a session here DOT asks nobody (must_prompt), so whoever holds an ID
+        # token (the client it was issued to, a log line, a Referer) could sign its
+        # user out of every app. The tokens deleted are those of the person signed
+        # in here, who confirmed (OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT); without
+        # one, none: a client revokes its own tokens at /o/revoke_token/.
+        signed_in = self.request.user if self.request.user.is_authenticated else None
         if not post_logout_redirect_uri:
             signed_out = self.request.build_absolute_uri(resolve_url(settings.LOGIN_URL))
-            return super().do_logout(ThisServer(self.request), signed_out, None, token_user)
+            return super().do_logout(ThisServer(self.request), signed_out, None, signed_in)
         client = loopback.LoopbackClient(application, post_logout_redirect_uri)
-        return super().do_logout(client, post_logout_redirect_uri, state, token_user)
+        return super().do_logout(client, post_logout_redirect_uri, state, signed_in)

@@ -25,13 +25,13 @@ oauth2_endpoints = (
         # is empty: named here, it is the origin, as in RFC 8414 metadata.
         path(
             ".well-known/openid-configuration",
-            oauth2_views.ConnectDiscoveryInfoView.as_view(),
+            oidc.DiscoveryView.as_view(),
             name="oidc-connect-discovery-info",
         ),
         # And where clients that add it to DOT's prefix look.
-        path("o/.well-known/openid-configuration", oauth2_views.ConnectDiscoveryInfoView.as_view()),
+        path("o/.well-known/openid-configuration", oidc.DiscoveryView.as_view()),
         path("o/.well-known/jwks.json", oauth2_views.JwksInfoView.as_view(), name="jwks-info"),
-        path("o/userinfo/", oauth2_views.UserInfoView.as_view(), name="user-info"),
+        path("o/userinfo/", oidc.UserInfoView.as_view(), name="user-info"),
         path("o/logout/", oidc.LogoutView.as_view(), name="rp-initiated-logout"),
         path("o/authorize/", AuthorizationView.as_view(), name="authorize"),
         path("o/token/", TokenView.as_view(), name="token"),

@@ -1,4 +1,5 @@
-"""OpenID Connect at this issuer: keys, discovery, claims, loopback redirects, RP-initiated logout, the seed."""
+"""OpenID Connect at this issuer: keys, discovery, the scopes, claims, userinfo, loopback redirects, RP-initiated
+logout, the seed."""
 
 import base64
 import hashlib
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.test import SimpleTestCase, TestCase, override_settings
@@ -23,7 +25,7 @@ from authorization.models import ResourceServer, Subject
 from config.settings.test import signing_key
 
 from . import factories
-from .factories import Application
+from .factories import AccessToken, Application
 
 SECRET = "web-secret-" + "x" * 40
 LOOPBACK_REDIRECT = "http://127.0.0.1:8003/callback/"
@@ -104,6 +106,15 @@ class LoopbackTests(SimpleTestCase):
         self.assertFalse(loopback.may_register("http://app.example/cb"))
         self.assertTrue(loopback.may_register("https://app.example/cb"))
 
+    def test_any_port_matches_for_loopback_ip_literals_and_localhost_keeps_its_own(self):
+        # DOT's ALLOW_LOCALHOST_LOOPBACK is off: localhost is no loopback address here.
+        self.assertTrue(
+            Application(redirect_uris=LOOPBACK_REDIRECT).redirect_uri_allowed("http://127.0.0.1:1/callback/")
+        )
+        localhost = Application(redirect_uris="http://localhost:8003/callback/")
+        self.assertTrue(localhost.redirect_uri_allowed("http://localhost:8003/callback/"))
+        self.assertFalse(localhost.redirect_uri_allowed("http://localhost:1/callback/"))
+
 
 class DiscoveryTests(TestCase):
     def test_discovery_at_the_root_and_under_o_names_the_issuer_of_rfc_8414_metadata(self):
@@ -137,6 +148,13 @@ class DiscoveryTests(TestCase):
                 self.assertEqual(discovery["issuer"], "https://id.example")
                 self.assertEqual(discovery["userinfo_endpoint"], "https://id.example/o/userinfo/")
 
+    def test_rs256_is_the_only_id_token_algorithm_named(self):
+        # DOT adds HS256, which signs with the client secret in clear: every secret here is hashed.
+        for url in ("/.well-known/openid-configuration", "/o/.well-known/openid-configuration"):
+            response = self.client.get(url)
+            self.assertEqual(response["Access-Control-Allow-Origin"], "*")
+            self.assertEqual(response.json()["id_token_signing_alg_values_supported"], ["RS256"], url)
+
     def test_jwks_holds_the_signing_key_and_the_inactive_ones(self):
         inactive = signing_key()
         provider = {**settings.OAUTH2_PROVIDER, "OIDC_RSA_PRIVATE_KEYS_INACTIVE": [base64.b64decode(inactive).decode()]}
@@ -150,8 +168,8 @@ class DiscoveryTests(TestCase):
         self.assertTrue(all(key["alg"] == "RS256" and key["use"] == "sig" and "d" not in key for key in keys))
 
 
-class CodeFlowTests(TestCase):
-    """The code flow through Django's test client, to the ID token and userinfo."""
+class CodeFlow:
+    """The code flow through Django's test client, signed in as Alice, for the client ``web``."""
 
     def setUp(self):
         self.user = factories.user()
@@ -160,8 +178,8 @@ class CodeFlowTests(TestCase):
         self.app = web_client()
         self.client.force_login(self.user)
 
-    def authorize(self, redirect_uri=LOOPBACK_REDIRECT, scope="openid profile email", **extra):
-        query = {
+    def authorization_request(self, redirect_uri=LOOPBACK_REDIRECT, scope="openid profile email", **extra):
+        return {
             "response_type": "code",
             "client_id": self.app.client_id,
             "redirect_uri": redirect_uri,
@@ -172,6 +190,9 @@ class CodeFlowTests(TestCase):
             "code_challenge_method": "S256",
             **extra,
         }
+
+    def authorize(self, redirect_uri=LOOPBACK_REDIRECT, scope="openid profile email", **extra):
+        query = self.authorization_request(redirect_uri, scope, **extra)
         page = self.client.get(f"/o/authorize/?{urlencode(query)}")
         self.assertEqual(page.status_code, 200, page.content[:300])
         form = {name: value for name, value in query.items() if name != "response_type"}
@@ -200,6 +221,10 @@ class CodeFlowTests(TestCase):
         token = jwt.JWT(jwt=tokens["id_token"], key=key, algs=["RS256"])
         self.assertEqual(json.loads(token.token.objects["protected"])["kid"], key.thumbprint())
         return json.loads(token.claims)
+
+
+class CodeFlowTests(CodeFlow, TestCase):
+    """The code flow to the ID token and userinfo."""
 
     def test_the_id_token_carries_the_subject_introspection_gives_and_the_claims_of_the_scopes(self):
         tokens = self.tokens()
@@ -282,6 +307,86 @@ class CodeFlowTests(TestCase):
         self.assertNotIn("Location", response)
 
 
+class OpenIDConnectScopeTests(CodeFlow, TestCase):
+    """openid, profile and email are for clients that can receive an ID token: code flow, RS256."""
+
+    def test_a_client_credentials_client_asking_for_them_gets_invalid_scope(self):
+        factories.application("machine")
+        for scope in ("openid", "profile", "email", "openid read"):
+            with self.subTest(scope=scope):
+                response = self.client.post(
+                    "/o/token/",
+                    {"grant_type": "client_credentials", "scope": scope},
+                    HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"machine:secret-" + b"x" * 40).decode(),
+                )
+                self.assertEqual(response.status_code, 400, response.content)
+                self.assertEqual(response.json()["error"], "invalid_scope")
+
+    def test_a_code_client_without_rs256_gets_invalid_scope_at_the_authorization_endpoint(self):
+        # No algorithm: every client from before OpenID Connect, and the admin's default
+        # (DOT's signing raised ImproperlyConfigured at the token endpoint, a 500).
+        # HS256 signs with the client secret in clear, and secrets here are hashed.
+        for algorithm in (Application.NO_ALGORITHM, Application.HS256_ALGORITHM):
+            self.app.algorithm = algorithm
+            self.app.save()
+            for scope in ("openid", "profile", "openid email read"):
+                with self.subTest(algorithm=algorithm, scope=scope):
+                    query = self.authorization_request(scope=scope)
+                    response = self.client.get(f"/o/authorize/?{urlencode(query)}")
+                    self.assertEqual(response.status_code, 302)
+                    self.assertTrue(response["Location"].startswith(LOOPBACK_REDIRECT), response["Location"])
+                    answer = parse_qs(urlsplit(response["Location"]).query)
+                    self.assertEqual((answer["error"], answer["state"]), (["invalid_scope"], ["s1"]))
+
+    def test_a_refresh_after_the_client_lost_its_algorithm_carries_no_id_token(self):
+        tokens = self.tokens()
+        self.assertIn("id_token", tokens)
+        self.app.algorithm = Application.NO_ALGORITHM
+        self.app.save()
+        response = self.client.post(
+            "/o/token/",
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": tokens["refresh_token"],
+                "client_id": "web",
+                "client_secret": SECRET,
+            },
+        )
+        self.assertEqual(response.status_code, 200, response.content)
+        self.assertNotIn("id_token", response.json())
+
+
+class UserinfoTests(CodeFlow, TestCase):
+    """Userinfo refuses what the APIs refuse, with RFC 6750's challenge."""
+
+    def assert_invalid_token(self, response):
+        self.assertEqual(response.status_code, 401, response.content[:200])
+        self.assertTrue(response["WWW-Authenticate"].startswith('Bearer error="invalid_token"'), response.headers)
+        self.assertEqual(json.loads(response.content)["error"], "invalid_token")
+
+    def test_a_token_issued_for_no_user_is_invalid_token(self):
+        # A client-credentials token with openid, from before the scope was kept to
+        # clients that sign users in: DOT read its user's claims, a 500.
+        factories.access_token("machine-openid", factories.application("machine"), None, scope="openid")
+        self.assert_invalid_token(self.client.get("/o/userinfo/", HTTP_AUTHORIZATION="Bearer machine-openid"))
+
+    def test_a_deactivated_users_token_is_invalid_token_as_in_introspection(self):
+        factories.access_token("alice-openid", self.app, self.user, scope="openid")
+        self.assertEqual(self.client.get("/o/userinfo/", HTTP_AUTHORIZATION="Bearer alice-openid").status_code, 200)
+        self.user.is_active = False
+        self.user.save()
+        self.assert_invalid_token(self.client.get("/o/userinfo/", HTTP_AUTHORIZATION="Bearer alice-openid"))
+
+    def test_the_token_is_taken_from_the_authorization_header_only(self):
+        # RFC 6750 §2.3, RFC 9700 §4.3.2, and the APIs' rule (introspection/bearer.py).
+        factories.access_token("alice-openid", self.app, self.user, scope="openid")
+        self.assert_invalid_token(self.client.get("/o/userinfo/?access_token=alice-openid"))
+        self.assert_invalid_token(self.client.post("/o/userinfo/", {"access_token": "alice-openid"}))
+        both = self.client.get("/o/userinfo/?access_token=alice-openid", HTTP_AUTHORIZATION="Bearer alice-openid")
+        self.assert_invalid_token(both)
+        self.assertEqual(self.client.post("/o/userinfo/", HTTP_AUTHORIZATION="Bearer alice-openid").status_code, 200)
+
+
 class LogoutTests(TestCase):
     def setUp(self):
         self.user = factories.user()
@@ -332,6 +437,19 @@ class LogoutTests(TestCase):
                 self.assertEqual(response.status_code, 400)
                 self.assertTrue(self.signed_in())
 
+    def test_a_post_logout_redirect_uri_that_does_not_parse_is_a_400_not_a_500(self):
+        # DOT's urlparse raises ValueError ("Invalid IPv6 URL").
+        for signed_in in (True, False):
+            if not signed_in:
+                self.client.logout()
+            for uri in ("http://[::1", "https://[/x"):
+                with self.subTest(uri=uri, signed_in=signed_in):
+                    query = urlencode({"client_id": "web", "post_logout_redirect_uri": uri})
+                    response = self.client.get(f"/o/logout/?{query}")
+                    self.assertEqual(response.status_code, 400)
+                    self.assertNotIn("Location", response)
+                    self.assertEqual(self.signed_in(), signed_in)
+
     def test_an_unknown_client_is_a_400_not_a_500(self):
         response = self.client.get(
             f"/o/logout/?{urlencode({'client_id': 'nobody', 'post_logout_redirect_uri': LOOPBACK_LOGOUT})}"
@@ -344,6 +462,47 @@ class LogoutTests(TestCase):
         self.assertEqual(response.status_code, 302)
         self.assertEqual(response["Location"], "http://testserver/accounts/login/")
         self.assertFalse(self.signed_in())
+
+
+class LogoutTokenTests(CodeFlow, TestCase):
+    """Which tokens RP-initiated logout deletes: the confirming user's, never on an ID token alone."""
+
+    def setUp(self):
+        super().setUp()
+        self.id_token = self.tokens()["id_token"]
+        factories.access_token("other-app-token", factories.application("other-app"), self.user)
+        factories.access_token("bob-token", self.app, factories.user("bob"), scope="openid")
+
+    def remaining(self) -> set:
+        return set(AccessToken.objects.values_list("user__username", "application__client_id"))
+
+    def test_without_a_session_an_id_token_deletes_no_token(self):
+        # Whoever holds the ID token (the client it was issued to, a log line, a
+        # Referer) is asked nothing when nobody is signed in here (DOT's must_prompt).
+        before = self.remaining()
+        self.client.logout()
+        query = urlencode({"id_token_hint": self.id_token, "post_logout_redirect_uri": LOOPBACK_LOGOUT})
+        response = self.client.get(f"/o/logout/?{query}")
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(response["Location"], LOOPBACK_LOGOUT)
+        self.assertEqual(self.remaining(), before)
+        self.assertEqual(len(before), 3)
+
+    def test_a_confirmed_logout_deletes_the_signed_in_users_tokens_at_every_app(self):
+        query = urlencode({"id_token_hint": self.id_token, "post_logout_redirect_uri": LOOPBACK_LOGOUT})
+        page = self.client.get(f"/o/logout/?{query}")
+        self.assertEqual(page.status_code, 200)
+        fields = {name: value for name, value in page.context["form"].initial.items() if value}
+        response = self.client.post("/o/logout/", {**fields, "allow": "Logout"})
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(self.remaining(), {("bob", "web")})
+
+    def test_a_confirmed_logout_with_another_users_id_token_deletes_the_confirming_users_tokens(self):
+        self.client.force_login(get_user_model().objects.get(username="bob"))
+        page = self.client.get(f"/o/logout/?{urlencode({'id_token_hint': self.id_token})}")
+        fields = {name: value for name, value in page.context["form"].initial.items() if value}
+        self.client.post("/o/logout/", {**fields, "allow": "Logout"})
+        self.assertEqual(self.remaining(), {("alice", "web"), ("alice", "other-app")})
 
 
 DEMO_WEB = {

@@ -4,6 +4,8 @@ from authorization.models import ResourceServer
 from authorization.scopes import ResourceServerScopes
 
 from . import factories
+from .factories import Application
+from .test_openid_connect import web_client
 
 
 class ResourceServerScopesTests(TestCase):
@@ -24,13 +26,20 @@ class ResourceServerScopesTests(TestCase):
     def test_the_scopes_offered_are_those_of_the_enabled_apis(self):
         self.assertEqual(
             sorted(self.scopes.get_available_scopes(application=self.other)),
-            ["email", "notes", "openid", "profile", "read", "team:read", "team:x", "write"],
+            ["notes", "read", "team:read", "team:x", "write"],
         )
         self.team.enabled = False
         self.team.save()
         self.assertEqual(
             sorted(self.scopes.get_available_scopes()), ["email", "notes", "openid", "profile", "read", "write"]
         )
+
+    def test_the_openid_connect_scopes_are_offered_to_clients_that_receive_id_tokens_only(self):
+        web = web_client()
+        self.assertLessEqual({"openid", "profile", "email"}, set(self.scopes.get_available_scopes(application=web)))
+        web.algorithm = Application.NO_ALGORITHM
+        for client in (web, self.other, factories.public_client()):
+            self.assertFalse({"openid", "profile", "email"} & set(self.scopes.get_available_scopes(application=client)))
 
     def test_each_scope_has_a_description(self):
         descriptions = self.scopes.get_all_scopes()

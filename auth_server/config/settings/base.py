@@ -196,8 +196,10 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": env.list("OAUTH_ALLOWED_REDIRECT_URI_SCHEMES", default=["https"]),
-    # RFC 8252 §7.3: a loopback redirect URI matches whatever port the app listens on.
-    "ALLOW_LOCALHOST_LOOPBACK": True,
+    # RFC 8252 §7.3: DOT matches the redirect URI of a loopback IP literal on any
+    # port. Off: `localhost` keeps an exact match, port included, since a name can
+    # resolve elsewhere (§8.3); authorization.loopback gives it no plain http either.
+    "ALLOW_LOCALHOST_LOOPBACK": False,
     # The issuer (OpenID Connect discovery and ID tokens, RFC 8414, RFC 9207,
     # introspection `iss`): the origin, derived from the request when empty. Set
     # it when the AS is reached under several names.
