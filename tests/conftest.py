@@ -37,6 +37,14 @@ LOCAL_ONLY = ["test_fuzz.py", "test_local_targets.py", "test_dotenv.py"]
 collect_ignore = ([] if os.environ.get("E2E_COMPOSE_PROJECT") else ["compose"]) + (LOCAL_ONLY if EXTERNAL else [])
 
 
+def pytest_collection_modifyitems(config, items):
+    """Against Compose, leave out the tests marked local_stack: they start or restart servers of their own."""
+    if EXTERNAL:
+        local = [item for item in items if item.get_closest_marker("local_stack")]
+        config.hook.pytest_deselected(items=local)
+        items[:] = [item for item in items if item not in local]
+
+
 def external_stack(mode: str) -> Stack:
     return Stack(
         mode,

@@ -211,9 +211,8 @@ def test_the_rs_error_bodies_name_the_request(client, stack):
             assert f'error="{body["error"]}"' in response.headers["WWW-Authenticate"], name
 
 
+@pytest.mark.local_stack
 def test_the_503_of_an_unreachable_as_names_the_request(client, stack, resource_server):
-    if behind_proxy(stack):
-        pytest.skip("starts a resource server of its own")
     token = client.client_credentials_token()
     server = resource_server(RESOURCE_SERVER_INTROSPECTION_URL=f"http://127.0.0.1:{free_port()}/o/introspect/")
     sent = new_id()
