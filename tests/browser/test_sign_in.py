@@ -37,13 +37,19 @@ def open_demo(page, demo):
     assert_titled(page)
 
 
-def at_sign_in_page(page, demo):
-    """The AS's sign-in page, served so that nobody caches it."""
-    expect(page.locator(PASSWORD)).to_be_visible()
+def at_private_page(page, demo, landmark: str):
+    """A page of the AS with a session behind it (``landmark`` shows): answered 200, never cached."""
+    expect(page.locator(landmark)).to_be_visible()
     assert page.url.startswith(f"{demo.auth_url}/"), page.url
     response = last_document(page)
     assert response.status == 200
     assert "no-store" in response.headers["cache-control"]
+    return response
+
+
+def at_sign_in_page(page, demo):
+    """The AS's sign-in page, served so that nobody caches it."""
+    response = at_private_page(page, demo, PASSWORD)
     assert response.headers["x-frame-options"] == "DENY"
     assert "content-security-policy" in response.headers
     assert_titled(page)
@@ -57,11 +63,7 @@ def fill_sign_in(page, demo, password=None):
 
 def at_consent_page(page, demo):
     """Consent names the signed-in user and where the browser will be sent."""
-    expect(page.locator(ALLOW)).to_be_visible()
-    assert page.url.startswith(f"{demo.auth_url}/"), page.url
-    response = last_document(page)
-    assert response.status == 200
-    assert "no-store" in response.headers["cache-control"]
+    at_private_page(page, demo, ALLOW)
     body = page.locator("body").inner_text()
     assert demo.username in body
     assert urlsplit(demo.app_url).netloc in body
