@@ -17,7 +17,6 @@
 import json
 
 from django.conf import settings
-from django.http import JsonResponse
 from django.shortcuts import resolve_url
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -32,16 +31,19 @@ from . import loopback, pages
 OPENID_CONNECT_ENDPOINTS = {"userinfo_endpoint": "user-info", "end_session_endpoint": "rp-initiated-logout"}
 
 
+def amended(response, **members):
+    """DOT's JSON metadata ``response`` with ``members`` set, its headers (CORS) kept."""
+    response.content = json.dumps({**json.loads(response.content), **members})
+    return response
+
+
 class ServerMetadataView(views.OAuthServerMetadataView):
     """RFC 8414 metadata, with the OpenID Connect endpoints a client of both specifications looks for."""
 
     def get(self, request, *args, **kwargs):
-        metadata = json.loads(super().get(request, *args, **kwargs).content)
-        for name, view_name in OPENID_CONNECT_ENDPOINTS.items():
-            url = self._get_endpoint_url(request, view_name)
-            if url:
-                metadata[name] = url
-        return JsonResponse(metadata, headers={"Access-Control-Allow-Origin": "*"})
+        endpoints = {name: self._get_endpoint_url(request, view) for name, view in OPENID_CONNECT_ENDPOINTS.items()}
+        response = super().get(request, *args, **kwargs)
+        return amended(response, **{name: url for name, url in endpoints.items() if url})
 
 
 class DiscoveryView(views.ConnectDiscoveryInfoView):
@@ -49,10 +51,8 @@ class DiscoveryView(views.ConnectDiscoveryInfoView):
     secret in clear, and every secret here is hashed (authorization.scopes.receives_id_tokens)."""
 
     def get(self, request, *args, **kwargs):
-        response = super().get(request, *args, **kwargs)
-        metadata = json.loads(response.content)
-        metadata["id_token_signing_alg_values_supported"] = [get_application_model().RS256_ALGORITHM]
-        return JsonResponse(metadata, headers={"Access-Control-Allow-Origin": "*"})
+        algorithms = [get_application_model().RS256_ALGORITHM]
+        return amended(super().get(request, *args, **kwargs), id_token_signing_alg_values_supported=algorithms)
 
 
 class UserInfoView(views.UserInfoView):

@@ -48,8 +48,8 @@ def with_issuer(uri: str, issuer: str) -> str:
     return urlunsplit(parts._replace(query=urlencode([*query, ("iss", issuer)])))
 
 
-def verified_redirect_origin(authorization_url: str) -> str | None:
-    """The origin an authorization request at our endpoint will end on, if its client registered it."""
+def verified_redirect_uri(authorization_url: str) -> str | None:
+    """The redirect URI an authorization request at our endpoint will end on, if its client registered it."""
     parts = urlsplit(authorization_url)
     if parts.path != reverse("oauth2_provider:authorize"):
         return None
@@ -64,7 +64,7 @@ def verified_redirect_origin(authorization_url: str) -> str | None:
         return None
     except ValueError:  # DOT's urlsplit of a URI that does not parse ("http://[::1")
         return None
-    return pages.origin(redirect_uri) if allowed else None
+    return redirect_uri if allowed else None
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -144,7 +144,7 @@ class SignInView(auth_views.LoginView):
         # After signing in, the authorization request may end on the client at
         # once (consent remembered, or skipped for the client): a redirect that
         # Chromium holds to this form's form-action.
-        destination = verified_redirect_origin(self.get_redirect_url())
+        destination = verified_redirect_uri(self.get_redirect_url())
         if destination is not None:
             pages.allow_form_action(response, destination)
         return response
