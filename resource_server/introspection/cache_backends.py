@@ -10,8 +10,11 @@ import json
 import sys
 import zlib
 
-from diskcache import DjangoCache, JSONDisk
-from diskcache.core import MODE_RAW
+from diskcache import Disk, DjangoCache, JSONDisk
+from diskcache.core import MODE_RAW, UNKNOWN
+
+# SQLite's INTEGER, the range in which Disk keeps an int as it is.
+INTEGER_MIN, INTEGER_MAX = -(2**63), 2**63 - 1
 
 
 class UntrustedCacheEntry(ValueError):
@@ -44,6 +47,13 @@ class JSONOnlyDisk(JSONDisk):
     def __init__(self, directory, compress_level=1, **kwargs):
         super().__init__(directory, compress_level, **{**kwargs, "min_file_size": sys.maxsize})
 
+    def store(self, value, read, key=UNKNOWN):
+        # An integer goes into its row as an SQLite integer, as Disk stores it: Cache.incr adds
+        # to the row's value in place, and a JSON counter there is bytes (TypeError).
+        if type(value) is int and INTEGER_MIN <= value <= INTEGER_MAX:
+            return Disk.store(self, value, read, key=key)
+        return super().store(value, read, key=key)
+
     def get(self, key, raw):
         # A key stored "not raw" is a pickle; this disk only writes raw keys.
         if not raw:
@@ -53,6 +63,8 @@ class JSONOnlyDisk(JSONDisk):
     def fetch(self, mode, filename, value, read):
         if mode != MODE_RAW or filename is not None:
             raise UntrustedCacheEntry("not a value kept in its row")
+        if type(value) is int:  # a counter (store()): an SQLite integer is no pickle
+            return value
         try:
             return super().fetch(mode, filename, value, read)
         except (zlib.error, TypeError, ValueError, RecursionError) as error:
