@@ -64,9 +64,23 @@ def text(name: str, value) -> str:
 def url(name: str, value) -> str:
     if not value:
         raise ImproperlyConfigured(f"{name} must be set: the authorization server's introspection endpoint.")
+    return optional_url(name, value)
+
+
+def optional_url(name: str, value) -> str | None:
+    """An absolute http(s) URL; None when empty or unset (then derived from INTROSPECTION_URL)."""
+    if not value:
+        return None
     parts = urlsplit(text(name, value))
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ImproperlyConfigured(f"{name} must be an absolute http(s) URL, not {value!r}.")
+    return value
+
+
+def max_age(name: str, value) -> int:
+    value = seconds(name, value)
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be 1 or more (whole seconds): 0 would refuse every notice.")
     return value
 
 
@@ -144,6 +158,13 @@ SETTINGS = {
     "SCOPES": (["read", "write", "notes"], scopes),
     # Qualifies the local scope names of required_scopes and @require_oauth ("team:" makes "read" team:read).
     "SCOPE_PREFIX": ("", scope_prefix),
+    # RFC 8935 security event tokens: their ``iss``, by default the first of AUTHORIZATION_SERVERS.
+    "ISSUER": (None, optional_url),
+    # Where the AS's signing keys are, by default INTROSPECTION_URL's origin + /o/.well-known/jwks.json:
+    # the AS's public URL may not be reachable from here, its introspection endpoint is.
+    "JWKS_URL": (None, optional_url),
+    # A notice whose ``iat`` is older than this is stale: refused.
+    "EVENTS_MAX_AGE": (120, max_age),
 }
 
 
@@ -165,12 +186,19 @@ class IntrospectionSettings:
         default, check = SETTINGS[name]
         value = check(PREFIX + name, getattr(settings, PREFIX + name, default))
         if name == "AUTHORIZATION_SERVERS" and value is None:
-            introspection = urlsplit(self.INTROSPECTION_URL)
-            value = [f"{introspection.scheme}://{introspection.netloc}"]
+            value = [self.introspection_origin()]
+        if name == "ISSUER" and value is None:
+            value = self.AUTHORIZATION_SERVERS[0]
+        if name == "JWKS_URL" and value is None:
+            value = self.introspection_origin() + "/o/.well-known/jwks.json"
         if name in ("AUTH_TOKEN", "INTROSPECTION_CREDENTIALS"):
             self.caller_credentials()
         setattr(self, name, value)  # later reads skip __getattr__ until reload()
         return value
+
+    def introspection_origin(self) -> str:
+        introspection = urlsplit(self.INTROSPECTION_URL)
+        return f"{introspection.scheme}://{introspection.netloc}"
 
     def caller_credentials(self) -> None:
         """The RS authenticates to the introspection endpoint one way: a token or client credentials."""

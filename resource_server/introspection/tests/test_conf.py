@@ -12,6 +12,10 @@ class IntrospectionSettingsTests(SimpleTestCase):
         self.assertEqual(introspection_settings.REALM, "api")
         # The AS's issuer: the introspection URL's origin (config/settings/test.py).
         self.assertEqual(introspection_settings.AUTHORIZATION_SERVERS, ["http://as.invalid"])
+        # Security event tokens: issued by it, signed by the keys next to its introspection endpoint.
+        self.assertEqual(introspection_settings.ISSUER, "http://as.invalid")
+        self.assertEqual(introspection_settings.JWKS_URL, "http://as.invalid/o/.well-known/jwks.json")
+        self.assertEqual(introspection_settings.EVENTS_MAX_AGE, 120)
 
     def test_environment_strings_are_read_as_their_values(self):
         with override_settings(
@@ -46,6 +50,9 @@ class IntrospectionSettingsTests(SimpleTestCase):
             "RESOURCE_SERVER_RESOURCE": ["", "/api/", "https://api.example/#x"],
             "RESOURCE_SERVER_SCOPES": ["read\\x", 'read "write"', ["read", ""]],
             "RESOURCE_SERVER_SCOPE_PREFIX": ["team :", 'te"am'],
+            "RESOURCE_SERVER_ISSUER": ["as.example", "ftp://as.example"],
+            "RESOURCE_SERVER_JWKS_URL": ["/o/.well-known/jwks.json"],
+            "RESOURCE_SERVER_EVENTS_MAX_AGE": [0, "0", -1, "soon"],
         }
         for name, values in cases.items():
             for value in values:
