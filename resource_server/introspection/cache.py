@@ -15,6 +15,10 @@ secret can neither forge an answer, nor move another token's answer to their
 own token's key, nor keep an answer past its lifetime: such an entry is a miss,
 and the token is introspected again.
 
+Each entry also carries the moment the answer was asked for ("asked", under the
+HMAC too): a revocation notice (revocations.py) distrusts every cached answer it
+names that was asked before it arrived, in both layers and in every process.
+
 The shared cache costs a hit a Redis round trip or an SQLite read, then the HMAC
 and the JSON. The per-process layer keeps the answers this process has verified
 for RESOURCE_SERVER_LOCAL_CACHE_SECONDS at most, and never past the shared
@@ -47,6 +51,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.signals import setting_changed
 
+from . import revocations
 from .cache_backends import SharedDiskCache, UntrustedCacheEntry
 from .conf import introspection_settings
 from .response import is_introspection_response
@@ -73,25 +78,27 @@ class LocalLayer:
     """
 
     def __init__(self, maxsize: int = LOCAL_ENTRIES, timer=time.monotonic):
-        # A value is (the claims' JSON, seconds to keep them), counted from when it is stored.
+        # A value is (the claims' JSON, seconds to keep them, when they were asked for);
+        # the seconds count from when it is stored.
         self.entries = TLRUCache(maxsize, ttu=lambda _key, value, now: now + value[1], timer=timer)
         self.lock = threading.Lock()
         # Counts deletions: an answer read from the shared cache before a forget()
         # that ran meanwhile on another thread is not stored here afterwards.
         self.generation = 0
 
-    def get(self, cache_key: str) -> dict | None:
+    def get(self, cache_key: str) -> tuple[dict, float] | None:
+        """The claims kept under ``cache_key`` and when they were asked for."""
         with self.lock:
             value = self.entries.get(cache_key)
-        return None if value is None else json.loads(value[0])
+        return None if value is None else (json.loads(value[0]), value[2])
 
-    def put(self, cache_key: str, claims: dict, until: float, generation: int | None = None) -> None:
+    def put(self, cache_key: str, claims: dict, until: float, asked: float, generation: int | None = None) -> None:
         seconds = min(introspection_settings.LOCAL_CACHE_SECONDS, until - time.time())
         if seconds > 0:
             text = json.dumps(claims, separators=(",", ":"))
             with self.lock:
                 if generation is None or generation == self.generation:
-                    self.entries[cache_key] = (text, seconds)
+                    self.entries[cache_key] = (text, seconds, asked)
 
     def delete(self, cache_key: str) -> None:
         with self.lock:
@@ -158,38 +165,46 @@ def signing_key(secret: str) -> bytes:
     return hashlib.sha256((SIGNING_SALT + secret).encode()).digest()
 
 
-def signature(cache_key: str, until: float, text: str) -> str:
-    message = f"{cache_key}\n{until!r}\n{text}".encode()
+def signature(cache_key: str, until: float, asked: float, text: str) -> str:
+    message = f"{cache_key}\n{until!r}\n{asked!r}\n{text}".encode()
     return hmac.digest(signing_key(settings.SECRET_KEY), message, "sha256").hex()
 
 
-def entry(cache_key: str, claims: dict, until: float) -> dict:
+def entry(cache_key: str, claims: dict, until: float, asked: float) -> dict:
     text = json.dumps(claims, separators=(",", ":"))
-    return {"claims": text, "until": until, "mac": signature(cache_key, until, text)}
+    return {"claims": text, "until": until, "asked": asked, "mac": signature(cache_key, until, asked, text)}
 
 
-def verified(cache_key: str, cached) -> tuple[dict, float] | None:
-    """The answer in an entry this server wrote under ``cache_key``, and its end; None when stale or untrusted."""
+def verified(cache_key: str, cached) -> tuple[dict, float, float] | None:
+    """The answer in an entry this server wrote under ``cache_key``, its end and when it was asked for.
+
+    None when stale or untrusted.
+    """
     fields = cached if isinstance(cached, dict) else {}
-    text, until, mac = fields.get("claims"), fields.get("until"), fields.get("mac")
-    if not (isinstance(text, str) and isinstance(until, float) and isinstance(mac, str)):
+    text, until, asked, mac = fields.get("claims"), fields.get("until"), fields.get("asked"), fields.get("mac")
+    if not (isinstance(text, str) and isinstance(until, float) and isinstance(asked, float) and isinstance(mac, str)):
         untrusted_entry_log.warning("token cache entry is not in this server's format; introspecting")
         return None
     if until <= time.time():
         return None  # the store kept it a moment longer than its lifetime
-    if not hmac.compare_digest(mac, signature(cache_key, until, text)):
+    if not hmac.compare_digest(mac, signature(cache_key, until, asked, text)):
         untrusted_entry_log.warning("token cache entry failed its integrity check; introspecting")
         return None
     claims = json.loads(text)
     # Checked again: what this server accepts may have narrowed since it wrote the entry.
-    return (claims, until) if is_introspection_response(claims) else None
+    return (claims, until, asked) if is_introspection_response(claims) else None
 
 
 def get(token: str) -> dict | None:
     cache_key = key(token)
-    claims = local.get(cache_key)
-    if claims is not None:
+    found = local.get(cache_key)
+    if found is not None:
+        claims, asked = found
+        # The hot path: without revocations in the window, one truthiness test.
+        if revocations.tombstones and revocations.tombstones.distrust(cache_key, claims, asked):
+            return None
         return claims
+    revocations.poller.ensure_running()
     generation = local.generation
     try:
         cached = shared_cache().get(cache_key)
@@ -200,13 +215,14 @@ def get(token: str) -> dict | None:
         cache_outage_log.warning("token cache unavailable, introspecting: %s", type(error).__name__)
         return None
     found = None if cached is None else verified(cache_key, cached)
-    if found is None:
+    if found is None or (revocations.tombstones and revocations.tombstones.distrust(cache_key, found[0], found[2])):
         return None
     local.put(cache_key, *found, generation=generation)
     return found[0]
 
 
-def put(token: str, claims: dict) -> None:
+def put(token: str, claims: dict, asked: float) -> None:
+    """Keep ``claims``, the answer to an introspection call made at ``asked`` (time.time() just before it)."""
     seconds = lifetime(claims)
     if seconds <= 0:
         return
@@ -214,9 +230,9 @@ def put(token: str, claims: dict) -> None:
     until = time.time() + seconds
     # Kept in this process even when the shared cache is down: for LOCAL_CACHE_SECONDS
     # at most, the AS is then not asked on every request.
-    local.put(cache_key, claims, until)
+    local.put(cache_key, claims, until, asked)
     try:
-        shared_cache().set(cache_key, entry(cache_key, claims, until), timeout=seconds)
+        shared_cache().set(cache_key, entry(cache_key, claims, until, asked), timeout=seconds)
     except Exception as error:  # see get()
         cache_outage_log.warning("token cache unavailable, not caching: %s", type(error).__name__)
 
@@ -226,7 +242,10 @@ def forget(token: str) -> None:
 
     Other processes may still reuse it from their own layer for LOCAL_CACHE_SECONDS at most.
     """
-    cache_key = key(token)
+    forget_key(key(token))
+
+
+def forget_key(cache_key: str) -> None:
     local.delete(cache_key)
     try:
         shared_cache().delete(cache_key)
@@ -322,6 +341,9 @@ def answer(token: str, introspect: Callable[[str], dict]) -> dict:
 
 
 def introspected(token: str, introspect: Callable[[str], dict]) -> dict:
+    # Before the call: a revocation that arrives while it runs distrusts its answer
+    # (introspect, notice, then put would otherwise keep a revoked token's answer).
+    asked = time.time()
     claims = introspect(token)
-    put(token, claims)
+    put(token, claims, asked)
     return claims

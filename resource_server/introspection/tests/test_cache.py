@@ -41,13 +41,13 @@ class SignedEntryTests(SimpleTestCase):
         return caches["default"].get(cache.key(token))
 
     def test_an_answer_comes_back_as_it_was_put(self):
-        cache.put("tok", ACTIVE)
+        cache.put("tok", ACTIVE, time.time())
 
         self.assertEqual(cache.get("tok"), ACTIVE)
         self.assertNotIn("tok", str(self.stored("tok")))
 
     def test_a_forged_answer_is_a_miss(self):
-        cache.put("tok", ACTIVE)
+        cache.put("tok", ACTIVE, time.time())
         entry = self.stored("tok")
         forged = {**entry, "claims": entry["claims"].replace('"sub":"s"', '"sub":"admin"')}
         caches["default"].set(cache.key("tok"), forged)
@@ -55,13 +55,13 @@ class SignedEntryTests(SimpleTestCase):
         self.assertIsNone(cache.get("tok"))
 
     def test_an_answer_moved_to_another_token_is_a_miss(self):
-        cache.put("writer", {**ACTIVE, "scope": "read write"})
+        cache.put("writer", {**ACTIVE, "scope": "read write"}, time.time())
         caches["default"].set(cache.key("reader"), self.stored("writer"))
 
         self.assertIsNone(cache.get("reader"))
 
     def test_an_entry_kept_past_its_lifetime_is_a_miss(self):
-        cache.put("tok", ACTIVE)
+        cache.put("tok", ACTIVE, time.time())
         with mock.patch("time.time", return_value=time.time() + 61):
             self.assertIsNone(cache.get("tok"))
 
@@ -73,7 +73,7 @@ class SignedEntryTests(SimpleTestCase):
 
     def test_a_signed_answer_this_server_no_longer_accepts_is_a_miss(self):
         key = cache.key("tok")
-        caches["default"].set(key, cache.entry(key, {"active": True, "scope": "read"}, time.time() + 60))
+        caches["default"].set(key, cache.entry(key, {"active": True, "scope": "read"}, time.time() + 60, time.time()))
 
         self.assertIsNone(cache.get("tok"))
 
@@ -93,13 +93,13 @@ class LocalLayerTests(SimpleTestCase):
         return mock.patch("time.time", return_value=time.time() + seconds)
 
     def test_a_hit_reads_nothing_from_the_shared_cache(self):
-        cache.put("tok", ACTIVE)
+        cache.put("tok", ACTIVE, time.time())
 
         with mock.patch.object(type(caches["default"]), "get", side_effect=AssertionError("shared cache read")):
             self.assertEqual(cache.get("tok"), ACTIVE)
 
     def test_what_another_process_verified_is_kept_here_after_one_read(self):
-        cache.put("tok", ACTIVE)
+        cache.put("tok", ACTIVE, time.time())
         cache.local.clear()  # as in a process that has not seen the token
 
         self.assertEqual(cache.get("tok"), ACTIVE)
@@ -107,7 +107,7 @@ class LocalLayerTests(SimpleTestCase):
         self.assertEqual(cache.get("tok"), ACTIVE)
 
     def test_a_deletion_from_the_shared_cache_reaches_it_within_its_seconds(self):
-        cache.put("tok", ACTIVE)
+        cache.put("tok", ACTIVE, time.time())
         caches["default"].delete(cache.key("tok"))
 
         self.assertEqual(cache.get("tok"), ACTIVE)
@@ -116,26 +116,26 @@ class LocalLayerTests(SimpleTestCase):
 
     @override_settings(RESOURCE_SERVER_TOKEN_CACHING_SECONDS=1)
     def test_it_never_outlives_the_shared_entry(self):
-        cache.put("tok", ACTIVE)
+        cache.put("tok", ACTIVE, time.time())
 
         with self.later(1.01):
             self.assertIsNone(cache.local.get(cache.key("tok")))
 
     def test_it_never_outlives_exp(self):
-        cache.put("tok", {**ACTIVE, "exp": int(time.time()) + 1})
+        cache.put("tok", {**ACTIVE, "exp": int(time.time()) + 1}, time.time())
 
         with self.later(1.01):
             self.assertIsNone(cache.local.get(cache.key("tok")))
 
     @override_settings(RESOURCE_SERVER_LOCAL_CACHE_SECONDS=0)
     def test_zero_turns_it_off(self):
-        cache.put("tok", ACTIVE)
+        cache.put("tok", ACTIVE, time.time())
 
         self.assertIsNone(cache.local.get(cache.key("tok")))
         self.assertEqual(cache.get("tok"), ACTIVE)
 
     def test_forget_deletes_from_both_layers(self):
-        cache.put("tok", ACTIVE)
+        cache.put("tok", ACTIVE, time.time())
 
         cache.forget("tok")
 
@@ -149,13 +149,13 @@ class LocalLayerTests(SimpleTestCase):
             mock.patch.object(shared, "set", side_effect=OSError),
             mock.patch.object(shared, "get", side_effect=OSError),
         ):
-            cache.put("tok", ACTIVE)
+            cache.put("tok", ACTIVE, time.time())
             self.assertEqual(cache.get("tok"), ACTIVE)
             cache.forget("tok")  # an outage is no error either
             self.assertIsNone(cache.get("tok"))
 
     def test_a_caller_changing_its_claims_changes_no_one_elses(self):
-        cache.put("tok", ACTIVE)
+        cache.put("tok", ACTIVE, time.time())
 
         cache.get("tok")["scope"] = "admin"
 
@@ -163,11 +163,12 @@ class LocalLayerTests(SimpleTestCase):
 
     def test_its_size_is_bounded(self):
         layer = cache.LocalLayer(maxsize=2)
+        asked = time.time()
         for token in ("a", "b", "c"):
-            layer.put(token, ACTIVE, time.time() + 60)
+            layer.put(token, ACTIVE, asked + 60, asked)
 
         self.assertIsNone(layer.get("a"))
-        self.assertEqual(layer.get("c"), ACTIVE)
+        self.assertEqual(layer.get("c"), (ACTIVE, asked))
 
 
 BOUND = {**ACTIVE, "aud": ["https://api.example/"]}
@@ -184,7 +185,7 @@ class LocalLayerIsolationTests(SimpleTestCase):
         self.addCleanup(patcher.stop)
 
     def test_a_request_changing_the_audience_list_changes_no_later_request(self):
-        cache.put("tok", {**BOUND, "aud": list(BOUND["aud"])})
+        cache.put("tok", {**BOUND, "aud": list(BOUND["aud"])}, time.time())
 
         cache.get("tok")["aud"].append("https://other.example/")
 
@@ -192,14 +193,14 @@ class LocalLayerIsolationTests(SimpleTestCase):
 
     def test_the_claims_a_miss_hands_over_are_not_the_cached_ones(self):
         claims = {**BOUND, "aud": list(BOUND["aud"])}
-        cache.put("tok", claims)  # the miss path: these claims then go to the view
+        cache.put("tok", claims, time.time())  # the miss path: these claims then go to the view
 
         claims["aud"].append("https://other.example/")
 
         self.assertEqual(cache.get("tok")["aud"], ["https://api.example/"])
 
     def test_an_answer_forgotten_during_a_read_on_another_thread_is_not_kept_afterwards(self):
-        cache.put("tok", BOUND)
+        cache.put("tok", BOUND, time.time())
         cache.local.clear()  # this process has not seen the token yet
         shared = caches["default"]
         read = shared.get
@@ -259,7 +260,7 @@ class SingleFlightTests(SimpleTestCase):
     def test_a_process_waits_for_the_answer_that_another_process_stores(self):
         lock_key = cache.LOCK_PREFIX + cache.key("tok").removeprefix(cache.KEY_PREFIX)
         caches["default"].add(lock_key, 1, timeout=10)  # another process is asking
-        storing = threading.Timer(0.05, cache.put, args=("tok", ACTIVE))
+        storing = threading.Timer(0.05, cache.put, args=("tok", ACTIVE, time.time()))
         storing.start()
         server = SlowAuthorizationServer(ACTIVE)
 
