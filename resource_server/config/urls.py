@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from introspection.conf import introspection_settings
 from introspection.resource import metadata_path
+from introspection.security_events import receive as receive_security_events
 from introspection.views import protected_resource_metadata
 from shared.health import healthz
 
@@ -13,5 +14,7 @@ urlpatterns = [
         protected_resource_metadata,
         name="oauth-protected-resource",
     ),
+    # RFC 8935: the authorization server pushes its revocation notices here.
+    path("security-events/", receive_security_events, name="security-events"),
     path("healthz", healthz, name="healthz"),
 ]

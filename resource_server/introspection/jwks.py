@@ -1,0 +1,106 @@
+"""The authorization server's signing keys, from its JWKS (RFC 7517 §5), by ``kid``.
+
+Fetched from RESOURCE_SERVER_JWKS_URL and kept in this process. A key is looked
+for by the ``kid`` of a signed message's header, which its sender chooses: an
+unknown kid fetches the set again (the AS rotated its key), but at most once per
+REFETCH_SECONDS, so messages with made-up kids cannot make this server call the
+AS on every request.
+"""
+
+import logging
+import math
+import threading
+import time
+
+import requests
+from django.core.signals import setting_changed
+from jwcrypto.common import JWException
+from jwcrypto.jwk import JWKSet
+
+from .conf import introspection_settings
+from .throttled_log import ThrottledLog
+
+log = logging.getLogger(__name__)
+outage_log = ThrottledLog(log)
+
+REFETCH_SECONDS = 10.0
+# After a failed fetch: the AS retries a notice within seconds, and its keys may be back by then.
+RETRY_SECONDS = 1.0
+# The JWKS of DOT's view is a few hundred bytes per key.
+MAX_BYTES = 64 * 1024
+
+
+class JWKSUnavailable(Exception):
+    """The AS's keys could not be fetched: whether a message is genuine cannot be told now."""
+
+
+def fetch() -> dict:
+    """``kid`` → key, for the AS's signing keys (its JWKS, as DOT's view publishes it)."""
+    try:
+        response = requests.get(
+            introspection_settings.JWKS_URL,
+            headers={"Accept": "application/json"},
+            timeout=introspection_settings.INTROSPECTION_TIMEOUT,
+            allow_redirects=False,
+        )
+    except requests.RequestException as error:
+        outage_log.warning("JWKS fetch failed: %s", type(error).__name__)
+        raise JWKSUnavailable() from error
+    if response.status_code != 200 or len(response.content) > MAX_BYTES:
+        outage_log.warning("JWKS fetch answered HTTP %s, %s bytes", response.status_code, len(response.content))
+        raise JWKSUnavailable()
+    try:
+        keys = JWKSet.from_json(response.content)
+    except (JWException, ValueError, TypeError, RecursionError) as error:
+        outage_log.warning("JWKS is not a JSON Web Key Set: %s", type(error).__name__)
+        raise JWKSUnavailable() from error
+    # Signing keys only (RFC 7517 §4.2), each under its own kid.
+    return {key.key_id: key for key in keys if key.key_id and key.get("use", "sig") == "sig"}
+
+
+class KeySet:
+    """The keys of one JWKS URL, fetched on first use and when an unknown kid is asked for."""
+
+    def __init__(self, timer=time.monotonic):
+        self.keys: dict = {}
+        self.fetched = -math.inf
+        self.failing = False  # the last fetch failed
+        self.timer = timer
+        self.lock = threading.Lock()
+
+    def key(self, kid: str):
+        """The key named ``kid``; None when the AS has none of that name. Raises JWKSUnavailable."""
+        key = self.keys.get(kid)
+        if key is not None:
+            return key
+        with self.lock:  # one fetch for the threads that ask at once
+            key = self.keys.get(kid)
+            if key is None and self.timer() - self.fetched >= REFETCH_SECONDS:
+                self.fetched = self.timer()
+                try:
+                    self.keys, self.failing = fetch(), False
+                except JWKSUnavailable:
+                    self.fetched -= REFETCH_SECONDS - RETRY_SECONDS
+                    self.failing = True
+                    raise
+                key = self.keys.get(kid)
+            if key is None and self.failing:
+                # Not "no such key": a genuine notice refused now would never be sent again.
+                raise JWKSUnavailable()
+        return key
+
+    def clear(self) -> None:
+        with self.lock:
+            self.keys, self.fetched, self.failing = {}, -math.inf, False
+
+
+keys = KeySet()
+
+
+def forget_keys(*, setting: str, **kwargs) -> None:
+    """Settings changed (``override_settings`` in tests): the keys of another JWKS_URL are not reused."""
+    if setting.startswith("RESOURCE_SERVER_"):
+        keys.clear()
+
+
+setting_changed.connect(forget_keys)

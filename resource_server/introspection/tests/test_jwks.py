@@ -1,0 +1,95 @@
+import json
+from unittest import mock
+
+import requests
+from django.test import SimpleTestCase, override_settings
+from jwcrypto.jwk import JWK
+
+from introspection import jwks
+
+KEY = JWK.generate(kty="RSA", size=2048)
+KID = KEY.thumbprint()
+
+
+def answer(status=200, body=None):
+    """What requests.get returns for the AS's JWKS view."""
+    public = {**KEY.export_public(as_dict=True), "kid": KID, "use": "sig"}
+    content = json.dumps({"keys": [public]} if body is None else body).encode()
+    return mock.Mock(status_code=status, content=content)
+
+
+@override_settings(RESOURCE_SERVER_INTROSPECTION_TIMEOUT=1.5)
+class FetchTests(SimpleTestCase):
+    def test_the_keys_come_from_the_jwks_url_by_kid_with_the_timeout(self):
+        with mock.patch("requests.get", return_value=answer()) as get:
+            keys = jwks.fetch()
+
+        self.assertEqual(list(keys), [KID])
+        self.assertEqual(keys[KID].thumbprint(), KID)
+        self.assertFalse(keys[KID].has_private)
+        url = get.call_args.args[0]
+        self.assertEqual(url, "http://as.invalid/o/.well-known/jwks.json")
+        self.assertEqual(get.call_args.kwargs["timeout"], 1.5)
+        self.assertIs(get.call_args.kwargs["allow_redirects"], False)
+
+    def test_keys_without_kid_or_for_encryption_are_left_out(self):
+        public = KEY.export_public(as_dict=True)
+        body = {"keys": [public, {**public, "kid": "enc", "use": "enc"}]}
+        with mock.patch("requests.get", return_value=answer(body=body)):
+            self.assertEqual(jwks.fetch(), {})
+
+    def test_an_unreachable_failing_or_garbled_jwks_is_unavailable(self):
+        failures = {
+            "timeout": {"side_effect": requests.Timeout()},
+            "HTTP 500": {"return_value": answer(status=500)},
+            "not a key set": {"return_value": answer(body={"keys": "none"})},
+            "not JSON": {"return_value": mock.Mock(status_code=200, content=b"<html>")},
+            "too large": {"return_value": mock.Mock(status_code=200, content=b" " * (jwks.MAX_BYTES + 1))},
+        }
+        for name, behaviour in failures.items():
+            with self.subTest(name), mock.patch("requests.get", **behaviour), self.assertRaises(jwks.JWKSUnavailable):
+                jwks.fetch()
+
+
+class KeySetTests(SimpleTestCase):
+    def setUp(self):
+        self.now = 1000.0
+        self.keys = jwks.KeySet(timer=lambda: self.now)
+        patcher = mock.patch.object(jwks, "fetch", return_value={KID: KEY})
+        self.fetch = patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def test_a_known_kid_is_fetched_once(self):
+        for _ in range(3):
+            self.assertIs(self.keys.key(KID), KEY)
+
+        self.assertEqual(self.fetch.call_count, 1)
+
+    def test_junk_kids_refetch_at_most_once_per_ten_seconds(self):
+        self.keys.key(KID)
+        for number in range(50):
+            self.assertIsNone(self.keys.key(f"junk-{number}"))
+        self.assertEqual(self.fetch.call_count, 1)
+
+        self.now += jwks.REFETCH_SECONDS
+        self.assertIsNone(self.keys.key("junk"))
+        self.assertIsNone(self.keys.key("junk"))
+        self.assertEqual(self.fetch.call_count, 2)
+
+    def test_a_rotated_key_is_found_by_a_refetch(self):
+        self.keys.key(KID)
+        self.now += jwks.REFETCH_SECONDS
+        self.fetch.return_value = {"new": KEY}
+
+        self.assertIs(self.keys.key("new"), KEY)
+
+    def test_a_failed_fetch_is_retried_after_a_second_not_on_every_notice(self):
+        self.fetch.side_effect = jwks.JWKSUnavailable()
+        for _ in range(3):  # unavailable (503, the AS retries), not unknown (400, it gives up)
+            with self.assertRaises(jwks.JWKSUnavailable):
+                self.keys.key(KID)
+        self.assertEqual(self.fetch.call_count, 1)  # within the second: no call
+
+        self.now += jwks.RETRY_SECONDS
+        self.fetch.side_effect = None
+        self.assertIs(self.keys.key(KID), KEY)
