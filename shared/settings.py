@@ -40,6 +40,8 @@ AUDIENCES = {
         "RESOURCE_SERVER_SCOPES",
         "TEAM_RESOURCE_SERVER_RESOURCE",
         "TEAM_RESOURCE_SERVER_SCOPES",
+        "RESOURCE_SERVER_EVENTS_ENDPOINT",
+        "TEAM_RESOURCE_SERVER_EVENTS_ENDPOINT",
     ),
     "resource_server": COMMON + ("RS_", "RESOURCE_SERVER_"),
     # The second example API: the resource server's own names behind TEAM_, which

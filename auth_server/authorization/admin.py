@@ -7,11 +7,11 @@ from .models import ResourceServer, Subject
 class ResourceServerAdmin(admin.ModelAdmin):
     """Registered APIs. `manage.py register_resource_server` does the same and prints the API's settings."""
 
-    list_display = ("display_name", "resource", "scopes", "enabled", "application", "created")
+    list_display = ("display_name", "resource", "scopes", "enabled", "events_endpoint", "application", "created")
     list_editable = ("enabled",)
     list_filter = ("enabled",)
     search_fields = ("name", "resource", "scopes", "application__client_id")
-    fields = ("application", "name", "resource", "scopes", "enabled")
+    fields = ("application", "name", "resource", "scopes", "enabled", "events_endpoint")
     raw_id_fields = ("application",)
 
     @admin.display(description="API", ordering="name")

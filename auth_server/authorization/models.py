@@ -53,6 +53,17 @@ class ResourceServer(models.Model):
     # DOT's Application has no such flag: this cuts a resource server off without
     # deleting its client, its tokens or its registration.
     enabled = models.BooleanField(default=True, help_text="A disabled resource server may not introspect.")
+    # RFC 8935 push delivery: where this AS posts its Security Event Tokens
+    # (authorization.security_events), so the API stops trusting cached answers.
+    # A CharField: the URLField's validator refuses a Compose service's host name.
+    events_endpoint = models.CharField(
+        max_length=2000,
+        blank=True,
+        default="",
+        validators=[validators.validate_events_endpoint],
+        help_text="Where it receives revocation notices (RFC 8935 push of Security Event Tokens), "
+        "e.g. https://api.example.com/security-events/; empty: none, its caching window bounds revocation.",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     objects = ResourceServerQuerySet.as_manager()

@@ -120,13 +120,15 @@ def register(
     scopes: str | None = None,
     name: str | None = None,
     enabled: bool | None = None,
+    events_endpoint: str | None = None,
     secret: str | None = None,
     rotate_secret: bool = False,
 ) -> Registration:
     """Create or update the API whose client is ``client_id``.
 
     None leaves a value as it is (a new API gets no resource identifier, no
-    scopes, its client id as name, and is enabled). ``secret`` sets the client's
+    scopes, its client id as name, no events endpoint, and is enabled; an empty
+    ``events_endpoint`` clears it). ``secret`` sets the client's
     secret (the seed's, from the environment); otherwise a new client, or
     ``rotate_secret``, gets one generated here, returned once in ``secret``.
     """
@@ -142,9 +144,9 @@ def register(
         new_secret = secret = secrets.token_urlsafe(48)
     api = ResourceServer.objects.filter(application=existing).first() if existing else None
     api = api or ResourceServer(name=name or "", enabled=True)
-    old = {key: getattr(api, key) for key in ("name", "resource", "scopes", "enabled")}
+    old = {key: getattr(api, key) for key in ("name", "resource", "scopes", "enabled", "events_endpoint")}
     wanted = {"name": name, "resource": resource, "scopes": " ".join(scopes.split()) if scopes is not None else None}
-    for key, value in {**wanted, "enabled": enabled}.items():
+    for key, value in {**wanted, "enabled": enabled, "events_endpoint": events_endpoint}.items():
         if value is not None:
             setattr(api, key, value)
     client_fields = {"name": api.name or client_id, **API_CLIENT}

@@ -1,6 +1,7 @@
-"""What an API's registration may hold: its resource identifier and its scope names."""
+"""What an API's registration may hold: its resource identifier, its scope names and its events endpoint."""
 
 import re
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
@@ -16,6 +17,24 @@ def validate_resource_identifier(value: str) -> None:
     problem = identifier_problem(value)
     if problem is not None:
         raise ValidationError(f"{value!r} cannot be a resource identifier: {problem}.")
+
+
+def validate_events_endpoint(value: str) -> None:
+    """An absolute http or https URL. Not Django's URLValidator: it refuses a host name
+    without a dot, such as a Compose service's (http://resource-server:8000/)."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- raises ValueError on a bad port
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.fragment
+        or any(c.isspace() or not c.isprintable() for c in value)
+    ):
+        raise ValidationError(f"{value!r} is not an absolute http or https URL without fragment.")
 
 
 def validate_scope_names(value: str) -> None:

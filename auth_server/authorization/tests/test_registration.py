@@ -91,6 +91,20 @@ class RegisterResourceServerTests(TestCase):
         self.assertEqual((api.resource, api.scopes, api.name), ("https://billing.example/", "billing:read", "Billing"))
         self.assertEqual(printed["#"][0], "# billing-api: updated (scopes)")
 
+    def test_the_events_endpoint_is_set_changed_and_cleared(self):
+        register(*BILLING)
+        self.assertEqual(ResourceServer.objects.get().events_endpoint, "")
+
+        printed = register(
+            "--client-id", "billing-api", "--events-endpoint", "https://billing.example/security-events/"
+        )
+        self.assertEqual(printed["#"][0], "# billing-api: updated (events_endpoint)")
+        self.assertEqual(ResourceServer.objects.get().events_endpoint, "https://billing.example/security-events/")
+        self.assertEqual(register("--client-id", "billing-api")["#"][0], "# billing-api: unchanged")
+
+        register("--client-id", "billing-api", "--events-endpoint", "")
+        self.assertEqual(ResourceServer.objects.get().events_endpoint, "")
+
     def test_disabling_cuts_the_api_off_and_enabling_lets_it_back(self):
         credentials = register(*BILLING)["RESOURCE_SERVER_INTROSPECTION_CREDENTIALS"]
 
@@ -159,6 +173,8 @@ class RegisterResourceServerTests(TestCase):
             ),
             "remove and more": (["--client-id", "billing-api", "--remove", "--scopes", "b"], "no other option"),
             "bad client id": (["--client-id", "two words", *BILLING[2:]], "without spaces"),
+            "relative events endpoint": ([*BILLING, "--events-endpoint", "/security-events/"], "events_endpoint"),
+            "events endpoint not http": ([*BILLING, "--events-endpoint", "ftp://billing.example/"], "events_endpoint"),
         }
         for case, (arguments, message) in cases.items():
             with self.subTest(case), self.assertRaisesMessage(CommandError, message):

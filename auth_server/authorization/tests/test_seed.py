@@ -154,9 +154,20 @@ class SeedApiTests(TestCase):
         added = seed(RESOURCE_SERVER_RESOURCE="http://127.0.0.1:8001/")
         kept = seed()
 
-        self.assertIn("seed: first API rs: updated (resource)", added)
+        self.assertIn("seed: first API rs: updated (resource, events_endpoint)", added)
         self.assertIn("seed: first API rs: unchanged", kept)
         self.assertEqual(ResourceServer.objects.get().resource, "http://127.0.0.1:8001/")
+
+    def test_the_events_endpoint_is_at_the_resources_origin_unless_set(self):
+        seed(RESOURCE_SERVER_RESOURCE="http://127.0.0.1:8001/api/")
+        self.assertEqual(ResourceServer.objects.get().events_endpoint, "http://127.0.0.1:8001/security-events/")
+
+        seed(RESOURCE_SERVER_EVENTS_ENDPOINT="http://resource-server:8000/security-events/")
+        self.assertEqual(ResourceServer.objects.get().events_endpoint, "http://resource-server:8000/security-events/")
+
+    def test_an_api_without_resource_gets_no_events_endpoint(self):
+        seed()
+        self.assertEqual(ResourceServer.objects.get().events_endpoint, "")
 
     def test_a_bad_resource_is_one_clear_error(self):
         with self.assertRaisesMessage(CommandError, "first API rs: resource: 'api.example' cannot be a resource"):

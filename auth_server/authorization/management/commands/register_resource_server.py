@@ -24,22 +24,34 @@ class Command(BaseCommand):
         )
         parser.add_argument("--scopes", help='The scopes it owns, space-separated, e.g. "billing:read billing:write".')
         parser.add_argument("--name", help="Its name on the consent page.")
+        parser.add_argument(
+            "--events-endpoint",
+            help="Where it receives this issuer's revocation notices (RFC 8935 push of Security Event Tokens), "
+            'e.g. https://billing.example/security-events/; "" stops them.',
+        )
         parser.add_argument("--rotate-secret", action="store_true", help="Give its client a new secret, printed once.")
         state = parser.add_mutually_exclusive_group()
         state.add_argument("--disable", action="store_true", help="Cut it off: no introspection, no tokens for it.")
         state.add_argument("--enable", action="store_true", help="Undo --disable.")
         state.add_argument("--remove", action="store_true", help="Remove its registration and its client.")
 
-    def handle(self, *args, client_id, resource, scopes, name, rotate_secret, disable, enable, remove, **options):
+    def handle(self, *args, client_id, resource, scopes, name, events_endpoint, rotate_secret, **options):
+        disable, enable, remove = options["disable"], options["enable"], options["remove"]
         if remove:
-            self.remove(client_id, resource, scopes, name, rotate_secret)
+            self.remove(client_id, resource, scopes, name, events_endpoint, rotate_secret)
             return
         if not (resource and scopes) and not registration.is_registered(client_id):
             raise CommandError(f"{client_id} is not registered yet: registering it takes --resource and --scopes.")
         enabled = True if enable else False if disable else None
         try:
             done = registration.register(
-                client_id, resource=resource, scopes=scopes, name=name, enabled=enabled, rotate_secret=rotate_secret
+                client_id,
+                resource=resource,
+                scopes=scopes,
+                name=name,
+                enabled=enabled,
+                events_endpoint=events_endpoint,
+                rotate_secret=rotate_secret,
             )
         except registration.RegistrationError as error:
             raise CommandError(str(error)) from None

@@ -4,7 +4,10 @@ The example APIs are registered as ``manage.py register_resource_server`` would
 (authorization.registration), with the client secrets of the environment: the
 first API from OAUTH_RS_CLIENT_ID, OAUTH_RS_CLIENT_SECRET, RESOURCE_SERVER_RESOURCE
 and RESOURCE_SERVER_SCOPES, the team API from the same names with OAUTH_RS_TEAM_
-and TEAM_. Each is skipped when its client variables are unset.
+and TEAM_. Each is skipped when its client variables are unset. Each API's RFC 8935
+events endpoint is RESOURCE_SERVER_EVENTS_ENDPOINT (TEAM_...), or when that is
+unset or empty /security-events/ at the origin of its resource identifier, where
+the resource server receives them.
 
 The demo web app's OpenID Connect client comes from DEMO_WEB_CLIENT_ID,
 DEMO_WEB_CLIENT_SECRET, DEMO_WEB_REDIRECT_URI and DEMO_WEB_POST_LOGOUT_REDIRECT_URI;
@@ -15,6 +18,7 @@ environment is rotated on the next run. Secrets are never printed.
 """
 
 from datetime import timedelta
+from urllib.parse import urljoin
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -83,8 +87,18 @@ class Command(BaseCommand):
         client_id, secret = values
         resource = env.str(f"{prefix}RESOURCE_SERVER_RESOURCE", default="") or None
         scopes = env.str(f"{prefix}RESOURCE_SERVER_SCOPES", default="") or default_scopes
+        events_endpoint = env.str(f"{prefix}RESOURCE_SERVER_EVENTS_ENDPOINT", default="") or (
+            urljoin(resource, "/security-events/") if resource else None
+        )
         try:
-            done = registration.register(client_id, resource=resource, scopes=scopes, name=name, secret=secret)
+            done = registration.register(
+                client_id,
+                resource=resource,
+                scopes=scopes,
+                name=name,
+                events_endpoint=events_endpoint,
+                secret=secret,
+            )
         except registration.RegistrationError as error:
             raise CommandError(f"{what} {client_id}: {error}") from None
         self.report(f"{what} {client_id}", done.summary)
