@@ -39,6 +39,8 @@ MIDDLEWARE = [
     "authorization.pages.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "authorization.middleware.RefuseNulParameters",
+    # Revocation notices made while serving a request name the issuer it derives (authorization.security_events).
+    "authorization.security_events.RequestIssuer",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
