@@ -3,7 +3,7 @@
 import base64
 import json
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from unittest import mock
 
 from django.conf import settings
@@ -64,6 +64,13 @@ class EventTestCase(TestCase):
             (delivery.event, claims["sub_id"].get("id") or claims["sub_id"]["sub"], claims["aud"])
             for delivery, _, claims in sent
         )
+
+
+def revoke_and_roll_back(value: str) -> None:
+    """Revoke a token in a savepoint that is then rolled back."""
+    with suppress(RuntimeError), transaction.atomic():
+        AccessToken.objects.get(token_checksum=checksum(value)).revoke()
+        raise RuntimeError
 
 
 def decoded(serialized: str) -> tuple[dict, dict]:
@@ -217,12 +224,7 @@ class TransactionTests(EventTestCase):
         self.token("kept")
         self.token("deleted")
         with self.pushed() as sent, transaction.atomic():
-            try:
-                with transaction.atomic():
-                    AccessToken.objects.get(token_checksum=checksum("kept")).revoke()
-                    raise RuntimeError
-            except RuntimeError:
-                pass
+            revoke_and_roll_back("kept")
             AccessToken.objects.get(token_checksum=checksum("deleted")).revoke()
 
         self.assertEqual({claims["sub_id"]["id"] for _, _, claims in sent}, {checksum("deleted")})
@@ -234,12 +236,7 @@ class TransactionTests(EventTestCase):
         with mock.patch.object(set_push, "push", sent.append):
             with self.captureOnCommitCallbacks(execute=True):
                 AccessToken.objects.get(token_checksum=checksum("first")).revoke()
-                try:
-                    with transaction.atomic():
-                        AccessToken.objects.get(token_checksum=checksum("second")).revoke()
-                        raise RuntimeError
-                except RuntimeError:
-                    pass
+                revoke_and_roll_back("second")
             self.assertEqual(sent, [])
             security_events.outbox.send()  # connected to request_finished
 
