@@ -48,7 +48,10 @@ def save_client(client_id: str, secret: str | None, **fields) -> ClientOutcome:
 
     An unchanged secret still hashed with PBKDF2 moves to the client-secret hasher.
     """
-    application, created = Application.objects.get_or_create(client_id=client_id, defaults=fields)
+    # A new client gets its secret as it is created: a second save replacing the
+    # generated one would count as a rotation (authorization.signals).
+    initial = {**fields, **({"client_secret": secret} if secret is not None else {})}
+    application, created = Application.objects.get_or_create(client_id=client_id, defaults=initial)
     changed = created
     for name, value in fields.items():
         if getattr(application, name) != value:

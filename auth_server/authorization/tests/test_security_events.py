@@ -414,6 +414,13 @@ class SecretRotationTests(EventTestCase):
         self.assertTrue(AccessToken.objects.exists())
         self.assertEqual(sent, [])
 
+    def test_registering_a_new_api_is_no_rotation(self):
+        with self.pushed() as sent:
+            registration.register("billing", resource="http://billing.example/", scopes="billing:read")
+            registration.save_client("machine", "machine-secret-" + "m" * 40, name="Machine")
+
+        self.assertEqual(sent, [])
+
     def test_saving_a_client_without_touching_its_secret_is_no_rotation(self):
         self.token()
         with self.pushed() as sent:
