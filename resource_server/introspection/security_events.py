@@ -163,12 +163,15 @@ def revocation(claims: dict) -> tuple[str, str]:
     raise invalid("The SET's event type is not one this API acts on.")
 
 
+def replay_key(claims: dict) -> str:
+    return REPLAY_PREFIX + hashlib.sha256(f"{claims['iss']}\n{claims['jti']}".encode()).hexdigest()
+
+
 def check_new(claims: dict) -> None:
     """A SET is applied once: a replay within its max age is refused (after the age check bounds the record)."""
-    digest = hashlib.sha256(f"{claims['iss']}\n{claims['jti']}".encode()).hexdigest()
     seconds = introspection_settings.EVENTS_MAX_AGE + 60
     try:
-        new = cache.shared_cache().add(REPLAY_PREFIX + digest, 1, timeout=seconds)
+        new = cache.shared_cache().add(replay_key(claims), 1, timeout=seconds)
     except Exception as error:  # any backend's outage
         raise TokenCacheUnavailable() from error
     if not new:
@@ -177,9 +180,8 @@ def check_new(claims: dict) -> None:
 
 def forget_replay_record(claims: dict) -> None:
     """Undo check_new when the SET could not be applied: the AS's retry must not be refused as a replay."""
-    digest = hashlib.sha256(f"{claims['iss']}\n{claims['jti']}".encode()).hexdigest()
     try:
-        cache.shared_cache().delete(REPLAY_PREFIX + digest)
+        cache.shared_cache().delete(replay_key(claims))
     except Exception as error:  # the cache is down: the retry is refused; the caching window bounds the damage
         refusal_log.warning("token cache unavailable, replay record kept: %s", type(error).__name__)
 
