@@ -6,7 +6,7 @@ import uuid
 from unittest import mock
 
 from django.core.cache import caches
-from django.test import SimpleTestCase, override_settings
+from django.test import Client, SimpleTestCase, override_settings
 from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
@@ -257,6 +257,13 @@ class ReceiverTests(SimpleTestCase):
         self.assert_refused(
             self.post(body), 413, err("invalid_request", f"The SET is larger than {events.MAX_BYTES} bytes.")
         )
+
+    def test_the_as_needs_no_csrf_token(self):
+        client = Client(enforce_csrf_checks=True)
+
+        response = client.post("/security-events/", data=signed(claims()), content_type="application/secevent+jwt")
+
+        self.assertEqual(response.status_code, 202)
 
     def test_only_post(self):
         self.assertEqual(self.client.get("/security-events/").status_code, 405)
