@@ -1,11 +1,13 @@
 """Review: ways the revocation log lets a process miss or delay a revocation."""
 
 import time
+from unittest import mock
 
 from django.core.cache import caches
 from django.test import SimpleTestCase
+from jwcrypto.jwk import JWK
 
-from introspection import revocations
+from introspection import jwks, revocations
 
 
 def entry(kind: str, value: str) -> dict:
@@ -53,3 +55,38 @@ class LogHoleTests(SimpleTestCase):
             self.follower.poll()
             time.sleep(revocations.POLL_SECONDS)
         self.assertLess(time.monotonic() - started, 0.5, "entry 2 applied only after entry 1's 1 s wait")
+
+    def test_a_revocation_published_after_the_cache_restarted_reaches_a_running_process(self):
+        # Compose's Redis keeps nothing on disk: a restart empties the log. The AS's retry of a
+        # notice refused with 503 during the outage can land before this process's next poll (every
+        # 0.1 s). A process that had followed one revocation (seen = 1) then finds the counter at 1
+        # again, reads no flush, waits for a counter above 1, and trusts bob's answers cached since
+        # the restart for the whole caching window.
+        self.shared.set(revocations.COUNTER, 1, timeout=None)
+        self.write(1, "token", "a" * 64)
+        self.follower.poll()
+        self.shared.clear()  # Redis restarted
+        self.shared.set(revocations.COUNTER, 1, timeout=None)  # publish(): add(0) then incr
+        self.write(1, "sub", "bob")
+        self.follower.poll()
+        self.assertIn(("sub", "bob"), self.tombstones)
+
+
+class KeyRotationTests(SimpleTestCase):
+    def test_a_notice_signed_with_a_new_key_within_the_refetch_interval_is_retried_not_refused(self):
+        # The AS restarts with a new OpenID Connect key 5 s after this process fetched its JWKS
+        # (or anyone posted a made-up kid: one POST every 10 s keeps the slot used). The first
+        # notice under the new kid gets None, so the receiver answers 400 invalid_key, which the
+        # AS never retries: the notice is lost. JWKSUnavailable (a 503, retried) or the key would do.
+        old, new = JWK.generate(kty="RSA", size=2048), JWK.generate(kty="RSA", size=2048)
+        now = [1000.0]
+        keys = jwks.KeySet(timer=lambda: now[0])
+        with mock.patch.object(jwks, "fetch", return_value={"old": old}):
+            self.assertIs(keys.key("old"), old)
+        now[0] += 5
+        with mock.patch.object(jwks, "fetch", return_value={"old": old, "new": new}):
+            try:
+                found = keys.key("new")
+            except jwks.JWKSUnavailable:
+                found = "retry later"
+        self.assertIsNotNone(found, "a genuine notice refused for good (400 invalid_key)")
