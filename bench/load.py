@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -34,7 +35,60 @@ def run(url, seconds, connections=16, headers=None, script=None, env=None) -> Re
     return _python(url, seconds, connections, headers or {}, script, env or {})
 
 
-def _wrk(url, seconds, connections, headers, script, env) -> Result:
+class Steady:
+    """Load on one URL from the moment the block opens until it closes, then its Result in ``result``.
+
+    Background load for what is measured meanwhile, as much as the server takes or, with
+    ``rate``, about that many requests a second (each connection pauses between an answer
+    and its next request): wrk until it is interrupted (SIGINT makes it print its figures),
+    or the Python client's threads until told to stop.
+    """
+
+    def __init__(self, url, connections=4, headers=None, rate=None):
+        self.url, self.connections, self.headers = url, connections, headers or {}
+        self.pause = connections / rate if rate else 0.0
+        self.result: Result | None = None
+
+    def __enter__(self):
+        if generator() == "wrk":
+            script = "paced.lua" if self.pause else None
+            self.process = subprocess.Popen(
+                [*_wrk_command(self.connections, 86_400, self.headers, script), self.url],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                env={**os.environ, "DELAY_MS": str(max(1, round(self.pause * 1000)))},
+            )
+        else:
+            self.stopped = threading.Event()
+            self.thread = threading.Thread(
+                target=lambda: setattr(
+                    self,
+                    "result",
+                    _python(self.url, None, self.connections, self.headers, None, {}, self.stopped, self.pause),
+                )
+            )
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if generator() == "wrk":
+            # A SIGINT that arrives before wrk starts its wait is lost: sent again until it ends.
+            for _ in range(15):
+                self.process.send_signal(signal.SIGINT)
+                try:
+                    self.result = _parse(self.process.communicate(timeout=2)[0])
+                    return
+                except subprocess.TimeoutExpired:
+                    continue
+            self.process.kill()
+            raise RuntimeError(f"wrk on {self.url} did not stop")
+        else:
+            self.stopped.set()
+            self.thread.join()
+
+
+def _wrk_command(connections, seconds, headers, script) -> list[str]:
     command = [
         "wrk",
         f"-t{min(2, connections)}",
@@ -48,9 +102,19 @@ def _wrk(url, seconds, connections, headers, script, env) -> Result:
         command += ["-H", f"{name}: {value}"]
     if script:
         command += ["-s", str(HERE / script)]
+    return command
+
+
+def _wrk(url, seconds, connections, headers, script, env) -> Result:
+    command = _wrk_command(connections, seconds, headers, script)
     output = subprocess.run(
         [*command, url], capture_output=True, text=True, check=True, env={**os.environ, **env}, timeout=seconds + 60
     ).stdout
+    return _parse(output)
+
+
+def _parse(output: str) -> Result:
+    """wrk's report (with --latency)."""
 
     def latency(percentile):
         value, unit = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
@@ -68,19 +132,21 @@ def _wrk(url, seconds, connections, headers, script, env) -> Result:
     )
 
 
-def _python(url, seconds, connections, headers, script, env) -> Result:
-    """The fallback: one keep-alive connection per thread. It shares the machine's
-    cores with the servers, so its absolute figures are lower than wrk's."""
+def _python(url, seconds, connections, headers, script, env, stopped=None, pause=0.0) -> Result:
+    """The fallback: one keep-alive connection per thread, for ``seconds`` or until ``stopped`` is
+    set, each pausing ``pause`` seconds between an answer and its next request.
+    It shares the machine's cores with the servers, so its absolute figures are lower than wrk's."""
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     tokens = Path(env["TOKENS_FILE"]).read_text().split() if script == "rotate.lua" else None
     latencies, errors, lock = [], [0], threading.Lock()
-    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    deadline = started + seconds if seconds is not None else float("inf")
 
     def worker(index):
         connection = HTTPConnection(parts.hostname, parts.port, timeout=10)
         count = int(env.get("ROTATION_OFFSET", 0)) + index * 7919
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not (stopped and stopped.is_set()):
             count += 1
             request_headers = dict(headers)
             method, body = "GET", None
@@ -107,6 +173,8 @@ def _python(url, seconds, connections, headers, script, env) -> Result:
             with lock:
                 latencies.append(elapsed)
                 errors[0] += not ok
+            if pause:
+                time.sleep(pause)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
     for thread in threads:
@@ -116,7 +184,7 @@ def _python(url, seconds, connections, headers, script, env) -> Result:
     latencies.sort()
     count = len(latencies)
     return Result(
-        requests_per_second=count / seconds,
+        requests_per_second=count / (seconds if seconds is not None else time.monotonic() - started),
         p50_ms=latencies[count // 2] if count else 0.0,
         p99_ms=latencies[min(count - 1, int(count * 0.99))] if count else 0.0,
         requests=count,

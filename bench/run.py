@@ -11,12 +11,14 @@ It drives them with wrk (or a Python client where wrk is missing), and writes th
 figures to BENCH_OUTPUT (default docs/) as benchmarks.json and benchmarks.md.
 
     BENCH_SECONDS   seconds per load run (default 10); under 5 (CI's short run) every
-                    measurement runs once and the rotation stops at 1,000 tokens
+                    measurement runs once, the rotation stops at 1,000 tokens and
+                    revocation propagation is measured 5 times instead of 20
     DATABASE_URL    the Compose-like stack's PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres)
     REDIS_URL       the Compose-like stack's Redis (default redis://127.0.0.1:6379/0)
 """
 
 import base64
+import contextlib
 import json
 import os
 import platform
@@ -35,7 +37,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from bench import load, report
+from bench import load, report, revocation
 from tests.fake_authorization_server import FakeAuthorizationServer
 from tests.stack import ROOT, Server, Stack, free_port, resource_server_environment, start_stack
 
@@ -48,6 +50,13 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 # shared cache, which must not cost an introspection.
 WINDOW_SECONDS = 3
 REPLICAS = 3
+# Revocations measured per stack under steady load (the target) and with the machine saturated,
+# the share of the stack's cached capacity (section 1) that steady load asks for, and the pace
+# of the notices the hot path is measured under.
+PROPAGATION_ROUNDS = 20
+SATURATED_ROUNDS = 5
+LOAD_SHARE = 0.5
+NOTICE_INTERVAL_SECONDS = 0.1
 
 # Written straight into the AS's database: 10,000 tokens in a second, not a minute.
 CREATE_TOKENS = """
@@ -75,10 +84,10 @@ from introspection import cache, client
 token = os.environ["BENCH_TOKEN"]
 misses = []
 for _ in range(20):
-    started = time.perf_counter()
+    asked, started = time.time(), time.perf_counter()
     claims = client.introspect(token)
     misses.append(time.perf_counter() - started)
-cache.put(token, claims)
+cache.put(token, claims, asked)
 
 def hit():
     assert cache.get(token) is not None, "the token cache kept nothing"
@@ -159,6 +168,11 @@ class Bench:
         # A short run (CI's) checks that everything runs, once, and rotates fewer tokens.
         self.rounds = 4 if seconds >= 5 else 1
         self.rotations = ROTATIONS if seconds >= 5 else ROTATIONS[:-1]
+        self.propagation_rounds = PROPAGATION_ROUNDS if seconds >= 5 else 5
+        self.saturated_rounds = SATURATED_ROUNDS if seconds >= 5 else 2
+        self.capacity: dict[str, float] = {}  # cached /api/me/ req/s per stack, from section 1
+        self.notice_rounds = 2 if seconds >= 5 else 1
+        self.shells: dict[str, revocation.AuthShell] = {}
 
     # --- the stacks ---
     def start(self) -> None:
@@ -172,10 +186,12 @@ class Bench:
         # Both stacks start at once: most of it is waiting on migrations and servers.
         with ThreadPoolExecutor(max_workers=1) as pool:
             compose = (
-                None if reason else pool.submit(start_stack, "credentials", "postgres", RS_CACHE_URL=self.redis_url)
+                None
+                if reason
+                else pool.submit(start_stack_twice, "credentials", "postgres", RS_CACHE_URL=self.redis_url)
             )
             try:
-                self.stacks["embedded"] = start_stack("credentials", "sqlite")
+                self.stacks["embedded"] = start_stack_twice("credentials", "sqlite")
             finally:
                 if compose is not None:
                     self.stacks["compose"] = compose.result()
@@ -200,17 +216,26 @@ class Bench:
         (secret, database, resource identifier, token cache) on another port."""
         return self.serve({**shipped(stack).env, "RS_PORT": str(free_port()), **environment})
 
+    def shell(self, stack: Stack) -> revocation.AuthShell:
+        """The stack's AS shell, started on first use."""
+        if stack.database not in self.shells:
+            self.shells[stack.database] = revocation.AuthShell(stack, self.folder / f"auth-shell-{stack.database}.log")
+        return self.shells[stack.database]
+
     def stop(self) -> None:
+        for shell in self.shells.values():
+            shell.stop()
         for server in self.servers:
             server.stop()
         for stack in self.stacks.values():
             stack.stop()
 
-    def token(self, stack: Stack | None = None, scope: str = "read") -> str:
+    def token(self, stack: Stack | None = None, scope: str = "read", **resource) -> str:
+        """A client-credentials token, for every API or for ``resource=`` one (RFC 8707)."""
         stack = stack or self.stack
         response = requests.post(
             f"{stack.auth_url}/o/token/",
-            data={"grant_type": "client_credentials", "scope": scope},
+            data={"grant_type": "client_credentials", "scope": scope, **resource},
             auth=(stack.secrets["DEMO_CLIENT_ID"], stack.secrets["DEMO_CLIENT_SECRET"]),
             timeout=30,
         )
@@ -258,6 +283,7 @@ class Bench:
         runs["miss"].append(run("miss", self.seconds))
         best = {name: max(results, key=lambda r: r.requests_per_second) for name, results in runs.items()}
         floor = best["floor"].requests_per_second
+        self.capacity[stack.database] = best["local"].requests_per_second
         return {
             **{name: vars(result) for name, result in best.items()},
             "ratios": {name: best[name].requests_per_second / floor for name in bases},
@@ -451,6 +477,148 @@ class Bench:
                 server.stop()
         return result
 
+    # --- 8. revocation reaching every worker of every replica ---
+    def propagation(self) -> dict:
+        return self.each_stack(self.propagation_of)
+
+    def propagation_of(self, stack: Stack) -> dict:
+        """Tokens every worker of every replica has cached, each revoked at the AS (RFC 7009) while
+        the replicas serve another token: at LOAD_SHARE of the stack's cached capacity (the target),
+        then as fast as they can. Then, under the steady load, one user deactivation and one client
+        secret rotation. The AS notifies the replica it registered; the others learn it through
+        the shared cache. The tokens are for this API only (RFC 8707): no notice goes to the
+        team API, which does not run here."""
+        count = REPLICAS if stack.database == "postgres" else 1
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            replicas = [shipped(stack), *pool.map(lambda _: self.replica(stack), range(count - 1))]
+        workers = [(server, all_workers(server)) for server in replicas]
+        loaded = {"Authorization": f"Bearer {self.token(stack, resource=stack.resource)}"}
+        capacity = (
+            self.capacity.get(stack.database)
+            or load.run(f"{replicas[0].url}/api/me/", 2, headers=loaded).requests_per_second
+        )
+        session = requests.Session()
+
+        def revocations(rounds: int, rate: float | None) -> dict:
+            measured = []
+            with contextlib.ExitStack() as background:
+                steady = [
+                    background.enter_context(
+                        load.Steady(f"{server.url}/api/me/", headers=loaded, rate=rate and rate / len(replicas))
+                    )
+                    for server in replicas
+                ]
+                for _ in range(rounds):
+                    token = self.token(stack, resource=stack.resource)
+                    pinned = revocation.pin(workers, token)
+                    measured.append(
+                        revocation.measure(pinned, token, lambda t=token: revocation.revoke(session, stack, t))
+                    )
+                events = self.other_changes(stack, workers) if rate else {}
+            every = [r["every_ms"] for r in measured if r["every_ms"] is not None]
+            return {
+                "every_ms": every,
+                "first_ms": [r["first_ms"] for r in measured if r["first_ms"] is not None],
+                **(
+                    {
+                        "p50_ms": revocation.percentile(every, 50),
+                        "p99_ms": revocation.percentile(every, 99),
+                        "max_ms": max(every),
+                    }
+                    if every
+                    else {}
+                ),
+                "failures": [r["failure"] for r in measured if "failure" in r],
+                "background": {
+                    "requests_per_second": sum(s.result.requests_per_second for s in steady),
+                    "errors": sum(s.result.errors for s in steady),
+                },
+                **events,
+            }
+
+        steady = revocations(self.propagation_rounds, LOAD_SHARE * capacity)
+        saturated = revocations(self.saturated_rounds, None)
+        for replica in replicas[1:]:
+            replica.stop()
+        return {
+            "replicas": count,
+            "workers": sum(len(pids) for _, pids in workers),
+            "capacity": capacity,
+            "load_share": LOAD_SHARE,
+            "account_disabled": steady.pop("account_disabled"),
+            "credential_change": steady.pop("credential_change"),
+            "revocation": steady,
+            "revocation_saturated": saturated,
+        }
+
+    def other_changes(self, stack: Stack, workers: list) -> dict:
+        """One user deactivation and one client secret rotation, made in the AS's shell."""
+        shell = self.shell(stack)
+        name, user_token, client_token = (secrets.token_urlsafe(32) for _ in range(3))
+        name = f"bench-{name[:12]}"
+        shell.run("user", name, user_token)
+        shell.run("client", name, client_token)
+        # The shell's first notice starts its sender (thread, key): paid here, by another user,
+        # as the AS's long-running workers pay it once.
+        shell.run("user", f"{name}-warm", secrets.token_urlsafe(32))
+        shell.run("deactivate", f"{name}-warm")
+        return {
+            "account_disabled": revocation.measure(
+                revocation.pin(workers, user_token), user_token, lambda: shell.run("deactivate", name)
+            ),
+            "credential_change": revocation.measure(
+                revocation.pin(workers, client_token), client_token, lambda: shell.run("rotate", name)
+            ),
+        }
+
+    # --- 9. the hot path while notices flow ---
+    def notice_cost(self) -> dict:
+        return self.each_stack(self.notice_cost_of)
+
+    def notice_cost_of(self, stack: Stack) -> dict:
+        """The floor and cached /api/me/ with no notice, and while the AS revokes another token
+        (one this API never saw) every NOTICE_INTERVAL_SECONDS and pushes its notice, alternating."""
+        needed = int(self.notice_rounds * 2 * (self.seconds + 2) / NOTICE_INTERVAL_SECONDS)
+        values = [secrets.token_urlsafe(32) for _ in range(needed)]
+        path = self.folder / f"notice-tokens-{stack.database}.txt"
+        path.write_text("\n".join(values))
+        self.shell(stack).run("tokens", str(path))
+        session = requests.Session()
+        notices = revocation.Notices(
+            lambda token: revocation.revoke(session, stack, token), values, NOTICE_INTERVAL_SECONDS
+        )
+        urls = {"floor": f"{stack.resource_url}/api/hello/", "cached": f"{stack.resource_url}/api/me/"}
+        cached = {"Authorization": f"Bearer {self.token(stack)}"}
+
+        def run(name, seconds):
+            return load.run(urls[name], seconds, headers=cached if name == "cached" else None)
+
+        for name in urls:
+            run(name, max(1.0, self.seconds / 5))  # connections open, every worker has the token
+        runs = {name: [] for name in ("floor", "cached", "floor_notices", "cached_notices")}
+        for _ in range(self.notice_rounds):
+            for name in urls:
+                runs[name].append(run(name, self.seconds))
+                with notices:
+                    runs[f"{name}_notices"].append(run(name, self.seconds))
+        best = {name: max(results, key=lambda r: r.requests_per_second) for name, results in runs.items()}
+        rate = {name: result.requests_per_second for name, result in best.items()}
+        return {
+            **{name: vars(result) for name, result in best.items()},
+            "notices": {
+                "interval_seconds": NOTICE_INTERVAL_SECONDS,
+                "sent": notices.sent,
+                "per_second": notices.sent / notices.seconds,
+                "failures": notices.failures[:5],
+            },
+            "ratios": {
+                "cached": rate["cached"] / rate["floor"],
+                "cached_notices": rate["cached_notices"] / rate["floor_notices"],
+                # What the notices cost cached /api/me/ on this machine, the AS's share included.
+                "notices_against_none": rate["cached_notices"] / rate["cached"],
+            },
+        }
+
     def warm_up(self, url: str, relay: FakeAuthorizationServer, env: dict, count: int) -> None:
         """Rotate until every worker has seen (nearly) every token, or the time limit.
 
@@ -472,6 +640,17 @@ class Bench:
                     break
             if requests_seen >= 2 * count and misses < 0.01 * requests_seen:
                 return
+
+
+def start_stack_twice(*args, **environment) -> Stack:
+    """tests.stack.start_stack, once more if a step of its setup failed: stacks starting at the
+    same time (both of ours, or a test's) run collectstatic into the same folder, and one can
+    find a file gone that the other is replacing."""
+    try:
+        return start_stack(*args, **environment)
+    except subprocess.CalledProcessError as error:
+        print(f"bench: starting a stack failed ({error}), once more", flush=True)
+        return start_stack(*args, **environment)
 
 
 def shipped(stack: Stack) -> Server:
@@ -586,6 +765,8 @@ def main() -> int:
             "issue_against_introspect",
             "scaling",
             "rotation",
+            "notice_cost",
+            "propagation",
         ):
             print(f"bench: {name.replace('_', ' ')} ({time.monotonic() - started:.0f} s)", flush=True)
             figures[name] = getattr(bench, name)()
