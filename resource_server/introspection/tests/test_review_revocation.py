@@ -71,6 +71,18 @@ class LogHoleTests(SimpleTestCase):
         self.follower.poll()
         self.assertIn(("sub", "bob"), self.tombstones)
 
+    def test_an_entry_the_rs_did_not_write_is_not_applied(self):
+        # The token cache is outside the RS's trust boundary ("an HMAC on every entry"), yet a log
+        # entry carries none: one write (with no secret) of an "all" revocation received in a
+        # far future distrusts every cached answer of every process for good (prune() keeps it),
+        # so every request is introspected: the bulk eviction a forged notice may not cause.
+        self.follower.poll()
+        self.shared.set(revocations.COUNTER, 1, timeout=None)
+        forged = {"kind": "all", "value": "", "received": time.time() + 10**9}
+        self.shared.set(revocations.ENTRY_PREFIX + "1", forged, timeout=300)
+        self.follower.poll()
+        self.assertNotIn(("all", ""), self.tombstones)
+
 
 class KeyRotationTests(SimpleTestCase):
     def test_a_notice_signed_with_a_new_key_within_the_refetch_interval_is_retried_not_refused(self):
