@@ -44,6 +44,9 @@ class Steady:
     or the Python client's threads until told to stop.
     """
 
+    # wrk's own limit: one left behind by a bench that died stops by itself.
+    LONGEST_SECONDS = 900
+
     def __init__(self, url, connections=4, headers=None, rate=None):
         self.url, self.connections, self.headers = url, connections, headers or {}
         self.pause = connections / rate if rate else 0.0
@@ -53,7 +56,7 @@ class Steady:
         if generator() == "wrk":
             script = "paced.lua" if self.pause else None
             self.process = subprocess.Popen(
-                [*_wrk_command(self.connections, 86_400, self.headers, script), self.url],
+                [*_wrk_command(self.connections, self.LONGEST_SECONDS, self.headers, script), self.url],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,

@@ -20,13 +20,14 @@ from pathlib import Path
 
 import requests
 
-from tests.stack import ROOT, Server, Stack
+from tests.stack import ROOT, Server, Stack, open_files
 
 # Beyond this a notice is taken as lost: only the caching window (60 s) would end the token.
 LIMIT_SECONDS = 10.0
 # Every worker answers the token this many more times before the change: each loop runs.
 ANSWERS_BEFORE = 3
-PINNING_ATTEMPTS = 200
+# Batches of new connections tried, each two per worker still missing.
+PINNING_ROUNDS = 20
 
 # Run in the AS's `manage.py shell`, one command a line on stdin, one JSON line out
 # per command with time.time() when the change was saved: the changes that need no
@@ -89,10 +90,17 @@ class AuthShell:
                 stderr=errors,
                 text=True,
             )
-        self.answer()
+        self.ready = False  # its first line, not waited for here: shells can start side by side
+
+    def wait(self) -> None:
+        """Until the shell has started."""
+        if not self.ready:
+            self.answer()
+            self.ready = True
 
     def run(self, *command: str) -> float:
         """Run one command; time.time() when its change was saved."""
+        self.wait()
         self.process.stdin.write(" ".join(command) + "\n")
         self.process.stdin.flush()
         return self.answer()["at"]
@@ -125,25 +133,45 @@ def revoke(session: requests.Session, stack: Stack, token: str) -> float:
 
 
 def pin(workers: list[tuple[Server, list[int]]], token: str) -> list[tuple[int, HTTPConnection]]:
-    """A keep-alive connection to each worker of each server, on which that worker answered ``token``."""
+    """A keep-alive connection to each worker of each server, on which that worker answered ``token``.
+
+    Connections are opened a few per worker at a time, then matched to the workers that
+    accepted them with one look at /proc (as tests.stack's Server.worker_serving does for one).
+    """
     pinned: dict[tuple[int, int], HTTPConnection] = {}
-    for attempt in range(PINNING_ATTEMPTS):
-        missing = [server for server, pids in workers if any((server.port, pid) not in pinned for pid in pids)]
+    for _ in range(PINNING_ROUNDS):
+        missing = [(server, pids) for server, pids in workers if any((server.port, pid) not in pinned for pid in pids)]
         if not missing:
             return [(pid, connection) for (_, pid), connection in pinned.items()]
-        server = missing[attempt % len(missing)]
-        connection = HTTPConnection("127.0.0.1", server.port, timeout=10)
-        connection.request("GET", "/api/me/", headers={"Authorization": f"Bearer {token}"})
-        response = connection.getresponse()
-        response.read()
-        if response.status != 200:
-            raise RuntimeError(f"/api/me/ answered {response.status} to a valid token")
-        worker = server.worker_serving(connection.sock.getsockname()[1])
-        if worker is None or (server.port, worker) in pinned:
-            connection.close()
-        else:
-            pinned[server.port, worker] = connection
+        opened = []
+        for server, pids in missing:
+            for _ in range(2 * len(pids)):
+                connection = HTTPConnection("127.0.0.1", server.port, timeout=10)
+                connection.request("GET", "/api/me/", headers={"Authorization": f"Bearer {token}"})
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"/api/me/ answered {response.status} to a valid token")
+                opened.append((server, pids, connection))
+        accepted = server_sockets()
+        held = {pid: open_files(pid) for _, pids in missing for pid in pids}
+        for server, pids, connection in opened:
+            inode = accepted.get((server.port, connection.sock.getsockname()[1]))
+            worker = next((pid for pid in pids if f"socket:[{inode}]" in held[pid]), None)
+            if worker is None or (server.port, worker) in pinned:
+                connection.close()
+            else:
+                pinned[server.port, worker] = connection
     raise RuntimeError(f"{len(pinned)} of {sum(len(pids) for _, pids in workers)} workers reached")
+
+
+def server_sockets() -> dict[tuple[int, int], str]:
+    """(local port, remote port) → inode of each IPv4 TCP socket (Linux /proc/net/tcp)."""
+    sockets = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        sockets[int(fields[1].rsplit(":", 1)[1], 16), int(fields[2].rsplit(":", 1)[1], 16)] = fields[9]
+    return sockets
 
 
 class Poller(threading.Thread):
@@ -193,7 +221,12 @@ def measure(pinned: list[tuple[int, HTTPConnection]], token: str, change) -> dic
     ):
         time.sleep(0.005)
     early = [p for p in pollers if p.refused_at is not None or p.failure or p.answered < ANSWERS_BEFORE]
-    answered = change()
+    try:
+        answered = change()
+    except (RuntimeError, requests.RequestException, OSError) as error:
+        for poller in pollers:
+            poller.deadline = 0
+        return {"every_ms": None, "first_ms": None, "failure": f"the change failed: {error}"[:300]}
     for poller in pollers:
         poller.deadline = answered + LIMIT_SECONDS
     for poller in pollers:
