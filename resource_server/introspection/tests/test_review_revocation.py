@@ -7,7 +7,7 @@ from django.core.cache import caches
 from django.test import SimpleTestCase
 from jwcrypto.jwk import JWK
 
-from introspection import jwks, revocations
+from introspection import cache, jwks, revocations
 
 
 def entry(kind: str, value: str) -> dict:
@@ -102,3 +102,20 @@ class KeyRotationTests(SimpleTestCase):
             except jwks.JWKSUnavailable:
                 found = "retry later"
         self.assertIsNotNone(found, "a genuine notice refused for good (400 invalid_key)")
+
+
+class AfterRevocationTests(SimpleTestCase):
+    def test_an_answer_introspected_after_a_client_revocation_is_reused(self):
+        # For SKEW (2 s) after a client_id, sub or "all" notice, an answer asked after it arrived is
+        # still "asked before received + SKEW": every hit is a miss, every waiter of the single
+        # flight introspects again itself, so every request of that client (all of them, for
+        # "all") goes to the AS for 2 s. Only answers asked before the notice need distrust.
+        tombstones = revocations.Tombstones()
+        self.enterContext(mock.patch.object(revocations, "tombstones", tombstones))
+        self.enterContext(mock.patch.object(cache, "local", cache.LocalLayer()))
+        caches["default"].clear()
+        tombstones.add("client_id", "app-1", time.time())
+        time.sleep(0.05)
+        asked = time.time()  # after the notice: the AS answered about the client as it is now
+        cache.put("tok-fresh", {"active": True, "scope": "read", "client_id": "app-1", "sub": "alice"}, asked)
+        self.assertIsNotNone(cache.get("tok-fresh"))
