@@ -1,6 +1,12 @@
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
+from django.utils.translation import ngettext
 
+from . import accounts
 from .models import ResourceServer, Subject
+
+User = get_user_model()
 
 
 @admin.register(ResourceServer)
@@ -34,3 +40,18 @@ class SubjectAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(auth_admin.UserAdmin):
+    """Django's, with a bulk deactivation that tells every API (a queryset update would tell none)."""
+
+    actions = ["deactivate"]
+
+    @admin.action(description="Deactivate selected users", permissions=["change"])
+    def deactivate(self, request, queryset):
+        count = len(accounts.deactivate(queryset))
+        self.message_user(request, ngettext("Deactivated %d user.", "Deactivated %d users.", count) % count)

@@ -5,7 +5,9 @@ that change them: DOT deletes access tokens from AccessToken.revoke(),
 RefreshToken.revoke(), RefreshToken.revoke_family() (a queryset delete) and
 cascades (a user or a client deleted). Django sends post_delete for each row of
 a queryset delete or a cascade when the model has a receiver, so every path is
-seen here.
+seen here. A queryset ``update()`` sends no signal: users are deactivated
+through ``authorization.accounts.deactivate`` (``manage.py deactivate_user``,
+the admin), which saves each one.
 """
 
 from django.conf import settings
@@ -47,6 +49,13 @@ def user_saving(sender, instance, raw, update_fields, **kwargs):
         return
     old = stored(instance, update_fields, "is_active")
     if old is not None and old.is_active:
+        security_events.record(security_events.account_disabled(instance))
+
+
+def user_deleting(sender, instance, **kwargs):
+    # Its tokens go with it (cascade): one subject notice covers them all. A user
+    # without a subject was never named to an API, so its token notices stay.
+    if hasattr(instance, "subject"):  # a missing reverse one-to-one raises an AttributeError
         security_events.record(security_events.account_disabled(instance))
 
 
@@ -105,6 +114,7 @@ def connect() -> None:
     receivers = [
         (post_delete, access_token_deleted, AccessToken),
         (pre_save, user_saving, settings.AUTH_USER_MODEL),
+        (pre_delete, user_deleting, settings.AUTH_USER_MODEL),
         (pre_save, client_saving, oauth2_settings.APPLICATION_MODEL),
         (post_save, client_saved, oauth2_settings.APPLICATION_MODEL),
         (pre_delete, client_deleting, oauth2_settings.APPLICATION_MODEL),

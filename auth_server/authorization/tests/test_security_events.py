@@ -1,20 +1,23 @@
 """Which change makes which Security Event Token, for which API, signed how (authorization.security_events)."""
 
 import base64
+import io
 import json
 import uuid
 from contextlib import contextmanager, suppress
 from unittest import mock
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import TestCase, override_settings
 from django.urls import reverse
 from jwcrypto import jwk, jws, jwt
 from oauth2_provider.models import revoke_access_token
 
-from authorization import registration, security_events, set_push
+from authorization import accounts, registration, security_events, set_push
 from authorization.introspection import checksum
 from authorization.models import ResourceServer, Subject
 
@@ -185,6 +188,98 @@ class SignedEventTests(EventTestCase):
 
 
 @with_issuer
+class AccountTests(EventTestCase):
+    """Each supported way to deactivate or delete a user is one account-disabled per API."""
+
+    def setUp(self):
+        self.inactive = get_user_model().objects.create_user("bob", is_active=False)
+
+    def assertDisabled(self, sent, *users):
+        subjects = [str(Subject.of(user).value) for user in users]
+        self.assertEqual(
+            self.events(sent), sorted(("account-disabled", sub, aud) for sub in subjects for aud in (NOTES, TEAM))
+        )
+
+    def admin_client(self):
+        admin = get_user_model().objects.create_superuser("admin", "admin@example.com", None)
+        self.client.force_login(admin)
+        return self.client
+
+    def test_deactivate_saves_each_active_user_so_that_each_is_announced(self):
+        # A queryset update(is_active=False) runs no signal and so tells no API.
+        with self.pushed() as sent:
+            changed = accounts.deactivate(get_user_model().objects.filter(pk__in=[self.user.pk, self.inactive.pk]))
+
+        self.assertEqual(changed, [self.user])
+        self.assertFalse(get_user_model().objects.get(pk=self.user.pk).is_active)
+        self.assertDisabled(sent, self.user)
+
+    def test_deactivate_user_command_announces_and_refuses_unknown_names_before_any_change(self):
+        with self.pushed() as sent, self.assertRaisesMessage(CommandError, "No such user: nobody."):
+            call_command("deactivate_user", "alice", "nobody", stdout=io.StringIO())
+        self.assertEqual(sent, [])
+        self.assertTrue(get_user_model().objects.get(pk=self.user.pk).is_active)
+
+        out = io.StringIO()
+        with self.pushed() as sent:
+            call_command("deactivate_user", "alice", "bob", stdout=out)
+
+        self.assertEqual(out.getvalue(), "# alice: deactivated\n# bob: already inactive\n")
+        self.assertDisabled(sent, self.user)
+
+    def test_the_admin_change_form_announces(self):
+        client = self.admin_client()
+        user = get_user_model().objects.get(pk=self.user.pk)
+        form = {
+            "username": user.username,
+            "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+            "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+        }  # is_active left unchecked
+        with self.pushed() as sent:
+            response = client.post(reverse("admin:auth_user_change", args=[user.pk]), form)
+
+        self.assertEqual(response.status_code, 302)
+        self.assertFalse(get_user_model().objects.get(pk=user.pk).is_active)
+        self.assertDisabled(sent, self.user)
+
+    def test_the_admin_bulk_deactivation_announces_each_user(self):
+        client = self.admin_client()
+        other = factories.user("carol")
+        selected = [self.user.pk, other.pk, self.inactive.pk]
+        with self.pushed() as sent:
+            response = client.post(
+                reverse("admin:auth_user_changelist"), {"action": "deactivate", "_selected_action": selected}
+            )
+
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(get_user_model().objects.filter(pk__in=selected, is_active=True).count(), 0)
+        self.assertDisabled(sent, self.user, other)
+
+    def test_a_deleted_user_is_one_account_disabled_per_api_covering_its_tokens(self):
+        for number in range(5):
+            self.token(f"access-{number}")
+        subject = str(Subject.of(self.user).value)
+
+        with self.pushed() as sent:
+            self.user.delete()
+
+        self.assertEqual(self.events(sent), [("account-disabled", subject, NOTES), ("account-disabled", subject, TEAM)])
+
+    def test_the_admin_bulk_delete_announces_each_user_once(self):
+        # Without tokens: DOT's admin forbids deleting tokens, so it refuses to delete a user who has some.
+        client = self.admin_client()
+        with self.pushed() as sent:
+            response = client.post(
+                reverse("admin:auth_user_changelist"),
+                {"action": "delete_selected", "_selected_action": [self.user.pk], "post": "yes"},
+            )
+
+        self.assertEqual(response.status_code, 302)
+        self.assertFalse(get_user_model().objects.filter(pk=self.user.pk).exists())
+        self.assertDisabled(sent, self.user)
+
+
+@with_issuer
 class TargetTests(EventTestCase):
     def test_a_token_bound_to_one_api_is_told_to_that_api_only(self):
         self.token(resource=[TEAM])
@@ -343,12 +438,6 @@ class RevocationPathTests(EventTestCase):
         with self.pushed() as sent:
             AccessToken.objects.all().delete()
         self.assertRevoked(sent, "access-1", "access-2")
-
-    def test_user_deleted(self):
-        self.token()
-        with self.pushed() as sent:
-            self.user.delete()
-        self.assertRevoked(sent, "access-1")
 
     def test_refresh_rotation_and_replay_at_the_token_endpoint(self):
         app = Application.objects.create(
