@@ -141,8 +141,10 @@ class Transmitter:
             self.pending += 1
 
     def run(self) -> None:
+        # As every requests call here: the environment's CA bundle (REQUESTS_CA_BUNDLE,
+        # an https endpoint behind a private CA) and proxies (HTTPS_PROXY, NO_PROXY) apply.
+        # One session per thread: its keep-alive connection serves this endpoint's notices.
         session = requests.Session()
-        session.trust_env = False  # no proxy or .netrc from the environment: the endpoint is registered as is
         while True:
             delivery = self.queue.get()
             try:

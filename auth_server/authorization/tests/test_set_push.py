@@ -1,11 +1,20 @@
 """RFC 8935 push delivery (authorization.set_push) against a real HTTP receiver on the loopback."""
 
+import datetime
+import ipaddress
 import json
+import os
+import ssl
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.test import SimpleTestCase
 
 from authorization import set_push
@@ -39,17 +48,59 @@ class Receiver(BaseHTTPRequestHandler):
         pass
 
 
+def certificate(subject: str, key, issuer=None, issuer_key=None, ca=False, **extensions) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer.subject if issuer else name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    for extension in extensions.values():
+        builder = builder.add_extension(extension, critical=False)
+    return builder.sign(issuer_key or key, hashes.SHA256())
+
+
+def private_ca(directory: str) -> tuple[str, ssl.SSLContext]:
+    """A CA of this test only (its bundle's path) and a server context for 127.0.0.1 signed by it."""
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = certificate("Test CA", ca_key, ca=True)
+    san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    server = certificate("127.0.0.1", server_key, ca, ca_key, san=san)
+    paths = {name: os.path.join(directory, name) for name in ("ca.pem", "server.pem", "server.key")}
+    pem = serialization.Encoding.PEM
+    for name, data in (
+        ("ca.pem", ca.public_bytes(pem)),
+        ("server.pem", server.public_bytes(pem)),
+        ("server.key", server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+    ):
+        with open(paths[name], "wb") as file:
+            file.write(data)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(paths["server.pem"], paths["server.key"])
+    return paths["ca.pem"], context
+
+
+def serve(server: ThreadingHTTPServer, add_cleanup) -> ThreadingHTTPServer:
+    server.daemon_threads = True
+    server.handle_error = lambda request, address: None  # a client that timed out and left
+    server.received = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    add_cleanup(server.server_close)
+    add_cleanup(server.shutdown)
+    return server
+
+
 class SetPushTests(SimpleTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-        cls.server.daemon_threads = True
-        cls.server.handle_error = lambda request, address: None  # a client that timed out and left
-        cls.server.received = []
-        threading.Thread(target=cls.server.serve_forever, daemon=True).start()
-        cls.addClassCleanup(cls.server.server_close)
-        cls.addClassCleanup(cls.server.shutdown)
+        cls.server = serve(ThreadingHTTPServer(("127.0.0.1", 0), Receiver), cls.addClassCleanup)
 
     def setUp(self):
         self.server.received.clear()
@@ -148,3 +199,20 @@ class SetPushTests(SimpleTestCase):
             set_push.drain(5)
 
         self.assertTrue(any("dropped" in line for line in logs.output))
+
+    def test_an_https_api_behind_a_private_ca_is_reached_with_the_environments_ca_bundle(self):
+        with tempfile.TemporaryDirectory() as directory:
+            bundle, context = private_ca(directory)
+            server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+            serve(server, self.addCleanup)
+            endpoint = f"https://127.0.0.1:{server.server_port}/accepted?{self.run_id}"
+            with (
+                mock.patch.dict(os.environ, {"REQUESTS_CA_BUNDLE": bundle}),
+                self.assertLogs("authorization.set_push", "INFO") as logs,
+            ):
+                set_push.push(set_push.Delivery(endpoint, "https://api.example/", "jti-5", "x", lambda: "a.b.c"))
+                self.assertTrue(set_push.drain(5))
+
+        self.assertEqual(len(server.received), 1)
+        self.assertIn("delivered", logs.output[0])
