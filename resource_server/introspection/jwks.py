@@ -4,7 +4,11 @@ Fetched from RESOURCE_SERVER_JWKS_URL and kept in this process. A key is looked
 for by the ``kid`` of a signed message's header, which its sender chooses: an
 unknown kid fetches the set again (the AS rotated its key), but at most once per
 REFETCH_SECONDS, so messages with made-up kids cannot make this server call the
-AS on every request.
+AS more than that: one JWKS fetch per REFETCH_SECONDS per process, whatever is
+posted. Within that interval an unknown kid is JWKSUnavailable, not unknown: the
+AS's first notice under a key it has just rotated to is answered 503 and retried
+(RFC 8935 senders retry 5xx, never a 400), and its retries, spread over about
+8 s, reach a refetch.
 """
 
 import logging
@@ -23,7 +27,8 @@ from .throttled_log import ThrottledLog
 log = logging.getLogger(__name__)
 outage_log = ThrottledLog(log)
 
-REFETCH_SECONDS = 10.0
+# Shorter than the AS's retries of one notice (0.25 + 0.5 + 1 + 2 + 4 s), so that they reach a refetch.
+REFETCH_SECONDS = 3.0
 # After a failed fetch: the AS retries a notice within seconds, and its keys may be back by then.
 RETRY_SECONDS = 1.0
 # The JWKS of DOT's view is a few hundred bytes per key.
@@ -64,34 +69,36 @@ class KeySet:
     def __init__(self, timer=time.monotonic):
         self.keys: dict = {}
         self.fetched = -math.inf
-        self.failing = False  # the last fetch failed
         self.timer = timer
         self.lock = threading.Lock()
 
     def key(self, kid: str):
-        """The key named ``kid``; None when the AS has none of that name. Raises JWKSUnavailable."""
+        """The key named ``kid``; None when the AS's keys, just fetched, have none of that name.
+
+        Raises JWKSUnavailable when they cannot be fetched now (an outage, or a fetch
+        within the last REFETCH_SECONDS): not "no such key", since a genuine notice
+        refused would never be sent again.
+        """
         key = self.keys.get(kid)
         if key is not None:
             return key
         with self.lock:  # one fetch for the threads that ask at once
             key = self.keys.get(kid)
-            if key is None and self.timer() - self.fetched >= REFETCH_SECONDS:
+            if key is None:
+                if self.timer() - self.fetched < REFETCH_SECONDS:
+                    raise JWKSUnavailable()
                 self.fetched = self.timer()
                 try:
-                    self.keys, self.failing = fetch(), False
+                    self.keys = fetch()
                 except JWKSUnavailable:
                     self.fetched -= REFETCH_SECONDS - RETRY_SECONDS
-                    self.failing = True
                     raise
                 key = self.keys.get(kid)
-            if key is None and self.failing:
-                # Not "no such key": a genuine notice refused now would never be sent again.
-                raise JWKSUnavailable()
         return key
 
     def clear(self) -> None:
         with self.lock:
-            self.keys, self.fetched, self.failing = {}, -math.inf, False
+            self.keys, self.fetched = {}, -math.inf
 
 
 keys = KeySet()

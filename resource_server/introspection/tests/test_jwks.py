@@ -65,16 +65,34 @@ class KeySetTests(SimpleTestCase):
 
         self.assertEqual(self.fetch.call_count, 1)
 
-    def test_junk_kids_refetch_at_most_once_per_ten_seconds(self):
+    def test_junk_kids_refetch_at_most_once_per_interval_and_are_unknown_only_after_a_refetch(self):
         self.keys.key(KID)
-        for number in range(50):
-            self.assertIsNone(self.keys.key(f"junk-{number}"))
+        for number in range(50):  # within the interval: unavailable (503), no call
+            with self.assertRaises(jwks.JWKSUnavailable):
+                self.keys.key(f"junk-{number}")
         self.assertEqual(self.fetch.call_count, 1)
 
         self.now += jwks.REFETCH_SECONDS
-        self.assertIsNone(self.keys.key("junk"))
-        self.assertIsNone(self.keys.key("junk"))
+        self.assertIsNone(self.keys.key("junk"))  # the AS's keys, just fetched, have none of that name
+        with self.assertRaises(jwks.JWKSUnavailable):
+            self.keys.key("junk")
         self.assertEqual(self.fetch.call_count, 2)
+
+    def test_the_interval_is_shorter_than_the_as_retries_of_one_notice(self):
+        # set_push.py retries after 0.25, 0.5, 1, 2 and 4 s: a retry lands past the interval with one to spare.
+        self.assertLess(jwks.REFETCH_SECONDS, 0.25 + 0.5 + 1 + 2)
+
+    def test_a_notice_under_a_key_rotated_to_within_the_interval_is_retried_then_found(self):
+        # The AS restarted with a new key 1 s after this process fetched its JWKS.
+        self.keys.key(KID)
+        self.now += 1
+        self.fetch.return_value = {KID: KEY, "new": KEY}
+        with self.assertRaises(jwks.JWKSUnavailable):  # 503: the AS retries
+            self.keys.key("new")
+
+        self.now += jwks.REFETCH_SECONDS  # its retry
+
+        self.assertIs(self.keys.key("new"), KEY)
 
     def test_a_rotated_key_is_found_by_a_refetch(self):
         self.keys.key(KID)

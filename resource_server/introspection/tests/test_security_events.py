@@ -150,10 +150,6 @@ class ReceiverTests(SimpleTestCase):
                 hmac_signed(claims()),
                 err("invalid_key", "The SET must be signed with RS256."),
             ),
-            "an unknown kid": (
-                signed(claims(), kid="junk"),
-                err("invalid_key", "The SET's kid names no key of the authorization server."),
-            ),
             "wrong typ": (signed(claims(), typ="JWT"), err("invalid_request", "The SET's typ must be secevent+jwt.")),
             "wrong iss": (
                 signed(claims(iss="http://evil.example")),
@@ -228,6 +224,27 @@ class ReceiverTests(SimpleTestCase):
         for name, (body, expected) in cases.items():
             with self.subTest(name):
                 self.assert_refused(self.post(body), 400, expected)
+
+    def test_a_kid_the_as_does_not_have_is_refused(self):
+        self.assert_refused(
+            self.post(signed(claims(), kid="junk")),
+            400,
+            err("invalid_key", "The SET's kid names no key of the authorization server."),
+        )
+
+    def test_an_unknown_kid_within_the_refetch_interval_is_retried_then_accepted(self):
+        # A notice under the key the AS has just rotated to: refused with a 400, it would never be sent again.
+        self.assertEqual(self.post(signed(claims())).status_code, 202)
+        new_key = JWK.generate(kty="RSA", size=2048)
+        self.fetch.return_value = {AS_KID: AS_KEY.public(), "new": new_key.public()}
+        notice = signed(claims(), new_key, kid="new")
+
+        response = self.post(notice)
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(response["Retry-After"], "1")
+
+        with mock.patch.object(jwks.keys, "fetched", jwks.keys.fetched - jwks.REFETCH_SECONDS):  # the AS's retry
+            self.assertEqual(self.post(notice).status_code, 202)
 
     def test_a_replayed_notice_is_refused(self):
         notice = signed(claims(events={events.CREDENTIAL_CHANGE: {}}, sub_id={"format": "opaque", "id": "app-9"}))
