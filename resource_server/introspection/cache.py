@@ -17,7 +17,9 @@ and the token is introspected again.
 
 Each entry also carries the moment the answer was asked for ("asked", under the
 HMAC too): a revocation notice (revocations.py) distrusts every cached answer it
-names that was asked before it arrived, in both layers and in every process.
+names that was asked before it arrived, in both layers and in every process. The
+per-process layer also remembers which answers this process asked for itself:
+those it asked after it learned of a revocation are trusted at once.
 
 The shared cache costs a hit a Redis round trip or an SQLite read, then the HMAC
 and the JSON. The per-process layer keeps the answers this process has verified
@@ -51,7 +53,6 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.signals import setting_changed
 
-from . import revocations
 from .cache_backends import SharedDiskCache, UntrustedCacheEntry
 from .conf import introspection_settings
 from .response import is_introspection_response
@@ -78,27 +79,29 @@ class LocalLayer:
     """
 
     def __init__(self, maxsize: int = LOCAL_ENTRIES, timer=time.monotonic):
-        # A value is (the claims' JSON, seconds to keep them, when they were asked for);
-        # the seconds count from when it is stored.
+        # A value is (the claims' JSON, seconds to keep them, when they were asked for,
+        # whether this process asked); the seconds count from when it is stored.
         self.entries = TLRUCache(maxsize, ttu=lambda _key, value, now: now + value[1], timer=timer)
         self.lock = threading.Lock()
         # Counts deletions: an answer read from the shared cache before a forget()
         # that ran meanwhile on another thread is not stored here afterwards.
         self.generation = 0
 
-    def get(self, cache_key: str) -> tuple[dict, float] | None:
-        """The claims kept under ``cache_key`` and when they were asked for."""
+    def get(self, cache_key: str) -> tuple[dict, float, bool] | None:
+        """The claims kept under ``cache_key``, when they were asked for, and whether this process asked."""
         with self.lock:
             value = self.entries.get(cache_key)
-        return None if value is None else (json.loads(value[0]), value[2])
+        return None if value is None else (json.loads(value[0]), value[2], value[3])
 
-    def put(self, cache_key: str, claims: dict, until: float, asked: float, generation: int | None = None) -> None:
+    def put(
+        self, cache_key: str, claims: dict, until: float, asked: float, own: bool = False, generation: int | None = None
+    ) -> None:
         seconds = min(introspection_settings.LOCAL_CACHE_SECONDS, until - time.time())
         if seconds > 0:
             text = json.dumps(claims, separators=(",", ":"))
             with self.lock:
                 if generation is None or generation == self.generation:
-                    self.entries[cache_key] = (text, seconds, asked)
+                    self.entries[cache_key] = (text, seconds, asked, own)
 
     def delete(self, cache_key: str) -> None:
         with self.lock:
@@ -158,16 +161,20 @@ def prepare() -> None:
         token_cache.release()
 
 
-@functools.lru_cache(maxsize=1)
-def signing_key(secret: str) -> bytes:
+@functools.lru_cache(maxsize=4)
+def signing_key(salt: str, secret: str) -> bytes:
     # Derived as django.utils.crypto.salted_hmac derives its key, once instead of
     # on every hit (salted_hmac cost a hit 16 µs of its 25, measured).
-    return hashlib.sha256((SIGNING_SALT + secret).encode()).digest()
+    return hashlib.sha256((salt + secret).encode()).digest()
+
+
+def mac(salt: str, message: str) -> str:
+    """HMAC-SHA256 of ``message`` under RS_SECRET_KEY, with a salt of its own for each kind of cache entry."""
+    return hmac.digest(signing_key(salt, settings.SECRET_KEY), message.encode(), "sha256").hex()
 
 
 def signature(cache_key: str, until: float, asked: float, text: str) -> str:
-    message = f"{cache_key}\n{until!r}\n{asked!r}\n{text}".encode()
-    return hmac.digest(signing_key(settings.SECRET_KEY), message, "sha256").hex()
+    return mac(SIGNING_SALT, f"{cache_key}\n{until!r}\n{asked!r}\n{text}")
 
 
 def entry(cache_key: str, claims: dict, until: float, asked: float) -> dict:
@@ -199,12 +206,14 @@ def get(token: str) -> dict | None:
     cache_key = key(token)
     found = local.get(cache_key)
     if found is not None:
-        claims, asked = found
+        claims, asked, own = found
         # The hot path: without revocations in the window, one truthiness test.
-        if revocations.tombstones and revocations.tombstones.distrust(cache_key, claims, asked):
+        if revocations.tombstones and revocations.tombstones.distrust(cache_key, claims, asked, own):
             return None
         return claims
     revocations.poller.ensure_running()
+    if not revocations.follower.loaded:
+        return None  # the revocation log is unread: an answer from the shared cache may have been revoked
     generation = local.generation
     try:
         cached = shared_cache().get(cache_key)
@@ -215,7 +224,9 @@ def get(token: str) -> dict | None:
         cache_outage_log.warning("token cache unavailable, introspecting: %s", type(error).__name__)
         return None
     found = None if cached is None else verified(cache_key, cached)
-    if found is None or (revocations.tombstones and revocations.tombstones.distrust(cache_key, found[0], found[2])):
+    if found is None or (
+        revocations.tombstones and revocations.tombstones.distrust(cache_key, found[0], found[2], own=False)
+    ):
         return None
     local.put(cache_key, *found, generation=generation)
     return found[0]
@@ -230,7 +241,7 @@ def put(token: str, claims: dict, asked: float) -> None:
     until = time.time() + seconds
     # Kept in this process even when the shared cache is down: for LOCAL_CACHE_SECONDS
     # at most, the AS is then not asked on every request.
-    local.put(cache_key, claims, until, asked)
+    local.put(cache_key, claims, until, asked, own=True)
     try:
         shared_cache().set(cache_key, entry(cache_key, claims, until, asked), timeout=seconds)
     except Exception as error:  # see get()
@@ -347,3 +358,7 @@ def introspected(token: str, introspect: Callable[[str], dict]) -> dict:
     claims = introspect(token)
     put(token, claims, asked)
     return claims
+
+
+# Last: revocations.py's follower keeps this module's per-process layer (``local``), to clear it on a resync.
+from . import revocations  # noqa: E402

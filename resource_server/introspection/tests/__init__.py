@@ -6,3 +6,5 @@ from introspection import revocations
 # which such a thread would read as a flush and answer by clearing the local layer at
 # random moments. Tests of the log run followers of their own.
 revocations.poller.pid = os.getpid()
+# Its first read, which a process makes before it trusts an answer from the shared cache.
+revocations.follower.poll()

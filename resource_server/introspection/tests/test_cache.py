@@ -168,7 +168,7 @@ class LocalLayerTests(SimpleTestCase):
             layer.put(token, ACTIVE, asked + 60, asked)
 
         self.assertIsNone(layer.get("a"))
-        self.assertEqual(layer.get("c"), (ACTIVE, asked))
+        self.assertEqual(layer.get("c"), (ACTIVE, asked, False))
 
 
 BOUND = {**ACTIVE, "aud": ["https://api.example/"]}

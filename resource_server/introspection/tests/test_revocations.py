@@ -35,13 +35,14 @@ class Process:
     def __init__(self):
         self.tombstones = revocations.Tombstones()
         self.local = cache.LocalLayer()
-        self.follower = revocations.Follower(self.tombstones)
+        self.follower = revocations.Follower(self.tombstones, self.local)
 
     @contextlib.contextmanager
     def running(self):
         """Module state is this process's while the block runs."""
         with (
             mock.patch.object(revocations, "tombstones", self.tombstones),
+            mock.patch.object(revocations, "follower", self.follower),
             mock.patch.object(cache, "local", self.local),
         ):
             yield
@@ -53,6 +54,19 @@ class Process:
     def cached(self) -> set[str]:
         with self.running():
             return {token for token in ANSWERS if cache.get(token) is not None}
+
+
+def write(number: int, kind: str, value: str, received: float | None = None) -> None:
+    """Entry ``number`` of the log, as publish() writes it (``received``: now by default)."""
+    received = time.time() if received is None else received
+    entry = {"kind": kind, "value": value, "received": received}
+    entry["mac"] = revocations.entry_mac(number, kind, value, received)
+    caches["default"].set(revocations.ENTRY_PREFIX + str(number), entry, timeout=300)
+
+
+def count(number: int) -> None:
+    """The log's counter, as publish()'s incr leaves it."""
+    caches["default"].set(revocations.COUNTER, number, timeout=None)
 
 
 class LogTests(SimpleTestCase):
@@ -103,11 +117,32 @@ class LogTests(SimpleTestCase):
             cache.put("tok-a", ALICE, later)
             self.assertEqual(cache.get("tok-a"), ALICE)
 
-    def test_an_answer_asked_within_the_skew_before_it_is_not(self):
+    def test_an_answer_another_process_asked_within_the_skew_before_it_is_not(self):
         revocations.publish("sub", "alice")
-        cache.put("tok-a", ALICE, time.time() + revocations.SKEW - 0.5)  # another replica's clock, ahead
+        with self.other.running():  # another replica, its clock ahead
+            cache.put("tok-a", ALICE, time.time() + revocations.SKEW - 0.5)
 
         self.assertIsNone(cache.get("tok-a"))
+
+    def test_an_answer_this_process_asked_after_it_learned_a_revocation_is_trusted_at_once(self):
+        # Within the skew, yet asked after the notice on this process's own clock: the AS answered
+        # as things are now. Distrusting it would send every request of that client to the AS.
+        revocations.publish("client_id", "app-1")
+        asked = time.time() + 0.001
+        with mock.patch("time.time", return_value=asked):
+            cache.put("tok-a", ALICE, asked)
+
+        self.assertEqual(cache.get("tok-a"), ALICE)
+        self.other.poll()
+        with self.other.running():  # read from the shared cache by a process that did not ask
+            self.assertIsNone(cache.get("tok-a"))
+
+    def test_another_process_trusts_its_own_answers_asked_after_it_read_the_revocation(self):
+        revocations.publish("sub", "alice")
+        self.other.poll()
+        with self.other.running():
+            cache.put("tok-a", ALICE, time.time() + 0.001)
+            self.assertEqual(cache.get("tok-a"), ALICE)
 
     def test_introspect_then_notice_then_put_leaves_no_trusted_answer(self):
         calls = []
@@ -137,32 +172,121 @@ class LogTests(SimpleTestCase):
             for token, claims in ANSWERS.items():
                 cache.local.put(cache.key(token), claims, asked + 60, asked)
 
-    def test_loading_reads_back_in_batches_until_an_entry_is_gone(self):
+    def test_loading_reads_back_in_batches_past_holes_until_an_entry_older_than_the_window(self):
+        count(5)
+        write(1, "sub", "user-1")  # below the old entry: not read
+        write(2, "sub", "user-2")
+        write(3, "sub", "user-3", received=time.time() - revocations.keep_seconds() - 1)
+        write(5, "sub", "user-5")  # 4: its writer failed after incr (the AS retried as 5)
         with mock.patch.object(revocations, "BATCH", 2):
-            for number in range(5):
-                revocations.publish("sub", f"user-{number}")
-            caches["default"].delete(revocations.ENTRY_PREFIX + "2")  # expired
-
             self.other.poll()
 
-        self.assertEqual({value for _, value in self.other.tombstones}, {"user-2", "user-3", "user-4"})
+        self.assertEqual({value for _, value in self.other.tombstones}, {"user-2", "user-5"})
 
-    def test_an_entry_not_written_yet_is_waited_for_then_skipped(self):
-        self.other.poll()
-        caches["default"].add(revocations.COUNTER, 0, timeout=None)
-        caches["default"].incr(revocations.COUNTER)  # a writer between incr and set
-        revocations.publish("sub", "bob")
+    def test_a_process_that_starts_reads_the_revocations_below_a_hole(self):
+        # Entry 2's writer failed after incr: a process started afterwards still learns entry 1.
+        count(3)
+        write(1, "sub", "bob")
+        write(3, "token", "a" * 64)
 
         self.other.poll()
-        self.assertEqual(self.other.tombstones, {})  # entries apply in order: bob waits for 1
+
+        self.assertEqual(set(self.other.tombstones), {("sub", "bob"), ("token", "a" * 64)})
+
+    def test_a_process_that_starts_while_an_entry_is_written_applies_it_once_written(self):
+        count(2)
+        write(1, "sub", "alice")
+        self.other.poll()
+        write(2, "client_id", "app-2")  # its writer was between incr and set
+
+        self.other.poll()
+
+        self.assertIn(("client_id", "app-2"), self.other.tombstones)
+
+    def test_a_missing_entry_holds_back_no_later_one(self):
+        self.other.poll()
+        count(2)
+        write(2, "sub", "carol")  # entry 1: its writer failed after incr, or is still writing
+
+        self.other.poll()
+
+        self.assertEqual(list(self.other.tombstones), [("sub", "carol")])
+
+    def test_a_missing_entry_is_applied_when_written_within_the_second_then_skipped(self):
+        self.other.poll()
+        count(3)
+        write(3, "sub", "carol")
+        self.other.poll()
+        write(1, "sub", "bob")  # a slow writer
+        self.other.poll()
+        self.assertEqual(set(self.other.tombstones), {("sub", "bob"), ("sub", "carol")})
+
         with (
             mock.patch("time.monotonic", return_value=time.monotonic() + revocations.MISSING_SECONDS),
             self.assertLogs("introspection.revocations", "WARNING") as logs,
         ):
             self.other.poll()
+        write(2, "sub", "dave")  # too late: the caching window bounds what it missed
+        self.other.poll()
+
+        self.assertEqual(set(self.other.tombstones), {("sub", "bob"), ("sub", "carol")})
+        self.assertIn("revocation log entry 2 never appeared; skipped", logs.output[0])
+
+    def test_a_log_started_again_is_read_again_when_its_counter_caught_up(self):
+        # Redis restarted empty, and a notice was published before this process's next poll.
+        revocations.publish("token", "a" * 64)
+        self.other.poll()
+        self.cache_everything_in(self.other, asked=time.time())
+        caches["default"].clear()
+        revocations.publish("sub", "bob")  # number 1 again
+
+        self.other.poll()
+
+        self.assertIn(("sub", "bob"), self.other.tombstones)
+        self.assertEqual(self.other.local.entries, {})
+
+    def test_an_entry_this_server_did_not_write_is_ignored(self):
+        # Whoever can write the cache, without RS_SECRET_KEY, cannot make every answer a miss for good.
+        self.other.poll()
+        count(2)
+        forged = {"kind": "all", "value": "", "received": time.time() + 10**9, "mac": "0" * 64}
+        caches["default"].set(revocations.ENTRY_PREFIX + "1", forged)
+        revocations.publish("sub", "bob")  # number 3
+        genuine = caches["default"].get(revocations.ENTRY_PREFIX + "3")
+        caches["default"].set(revocations.ENTRY_PREFIX + "2", {**genuine, "value": "carol"})  # moved, changed
+
+        with (
+            mock.patch.object(revocations, "outage_log", ThrottledLog(revocations.log)),
+            self.assertLogs("introspection.revocations", "WARNING") as logs,
+        ):
+            self.other.poll()
 
         self.assertEqual(list(self.other.tombstones), [("sub", "bob")])
-        self.assertIn("revocation log entry 1 never appeared; skipped", logs.output[0])
+        self.assertIn("revocation log entry 1 is not one this server wrote; ignored", logs.output[0])
+
+    def test_a_revocation_received_ahead_of_this_clock_is_kept_from_no_later_than_now(self):
+        self.other.poll()
+        count(1)
+        write(1, "sub", "bob", received=time.time() + 3600)  # a replica's clock an hour ahead
+
+        self.other.poll()
+
+        received, *_ = self.other.tombstones["sub", "bob"]
+        self.assertLessEqual(received, time.time() + revocations.SKEW)
+
+    def test_a_made_up_counter_costs_one_bounded_read(self):
+        self.cache_everything()
+        self.assertTrue(self.other.follower.loaded)
+        count(10**18)
+        shared = caches["default"]
+        with mock.patch.object(type(shared), "get_many", autospec=True, side_effect=type(shared).get_many) as reads:
+            self.other.poll()
+
+        self.assertLessEqual(sum(len(call.args[1]) for call in reads.call_args_list), revocations.MAX_READ + 2)
+        self.assertEqual(self.other.local.entries, {})  # what lies below the read could not be read
+        revocations.publish("sub", "bob")  # the log goes on from there
+        self.other.poll()
+        self.assertIn(("sub", "bob"), self.other.tombstones)
 
     def test_a_flushed_cache_clears_the_local_layer_and_resyncs(self):
         self.cache_everything()
@@ -186,10 +310,11 @@ class LogTests(SimpleTestCase):
 
         self.assertEqual(list(self.other.tombstones), [("sub", "bob")])
 
-    def test_tombstones_are_kept_for_the_caching_windows_and_twice_the_skew(self):
+    def test_tombstones_are_kept_for_the_caching_windows_the_introspection_timeout_and_twice_the_skew(self):
+        # An answer is stored up to INTROSPECTION_TIMEOUT after it was asked: the revocation outlives it.
         revocations.publish("sub", "bob")
         self.other.poll()
-        keep = 60 + 2 + 2 * revocations.SKEW
+        keep = 60 + 2 + 5 + 2 * revocations.SKEW
         with mock.patch("time.time", return_value=time.time() + keep - 1):
             self.other.poll()
         self.assertTrue(self.other.tombstones)
@@ -226,6 +351,26 @@ class RedisLogTests(LogTests):
                     raise
                 time.sleep(0.05)
         super().setUpClass()
+
+
+class FirstReadTests(SimpleTestCase):
+    def test_no_answer_from_the_shared_cache_is_trusted_until_the_log_was_read(self):
+        # A process whose first read of the log failed (a flaky cache) may not know of a revocation.
+        caches["default"].clear()
+        with Process().running():  # another process cached the answer
+            cache.put("tok-a", ALICE, time.time())
+        here = Process()
+        self.enterContext(here.running())
+        self.enterContext(mock.patch.object(revocations, "follower", here.follower))
+        self.enterContext(mock.patch.object(revocations, "poller", revocations.Poller(here.follower)))
+        self.enterContext(mock.patch("threading.Thread"))
+        shared = type(caches["default"])
+        with mock.patch.object(shared, "get_many", side_effect=ConnectionError("the token cache is down")):
+            self.assertIsNone(cache.get("tok-a"))  # introspected instead
+
+        here.follower.poll()  # the thread's next poll
+
+        self.assertEqual(cache.get("tok-a"), ALICE)
 
 
 class PollerTests(SimpleTestCase):
