@@ -19,13 +19,18 @@ from django.test import SimpleTestCase
 
 from authorization import set_push
 
+SLOW_SECONDS = 0.25
+
 
 class Receiver(BaseHTTPRequestHandler):
-    """Answers each path as its name says; records what it received."""
+    """Answers each path as its name says; records what it received, and from which connection."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as gunicorn's gthread workers
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.received.append((self.path, dict(self.headers), body))
+        self.server.connections.append((self.path, self.client_address))
         path = self.path.partition("?")[0]
         answers = {
             "/accepted": (202, b""),
@@ -35,6 +40,8 @@ class Receiver(BaseHTTPRequestHandler):
         }
         if path == "/hanging":
             time.sleep(1)
+        if path == "/slow":
+            time.sleep(SLOW_SECONDS)
         status, content = answers.get(path, (202, b""))
         self.send_response(status)
         if path == "/redirect":
@@ -89,7 +96,7 @@ def private_ca(directory: str) -> tuple[str, ssl.SSLContext]:
 def serve(server: ThreadingHTTPServer, add_cleanup) -> ThreadingHTTPServer:
     server.daemon_threads = True
     server.handle_error = lambda request, address: None  # a client that timed out and left
-    server.received = []
+    server.received, server.connections = [], []
     threading.Thread(target=server.serve_forever, daemon=True).start()
     add_cleanup(server.server_close)
     add_cleanup(server.shutdown)
@@ -104,6 +111,7 @@ class SetPushTests(SimpleTestCase):
 
     def setUp(self):
         self.server.received.clear()
+        self.server.connections.clear()
         # Each test its own endpoints: one transmitter per endpoint and process.
         self.run_id = self.id().rsplit(".", 1)[-1]
 
@@ -193,12 +201,25 @@ class SetPushTests(SimpleTestCase):
     def test_push_returns_at_once_and_a_full_queue_drops_with_a_warning(self):
         with mock.patch.object(set_push, "QUEUE_SIZE", 1), self.assertLogs("authorization.set_push", "WARNING") as logs:
             started = time.monotonic()
-            for number in range(5):
+            for number in range(set_push.SENDERS + 5):  # each sender holds one, the queue one
                 self.push("/hanging", f"jti-{number}")
             self.assertLess(time.monotonic() - started, 0.5)
             set_push.drain(5)
 
         self.assertTrue(any("dropped" in line for line in logs.output))
+
+    def test_a_mass_revocation_goes_out_over_a_few_keep_alive_connections_side_by_side(self):
+        count = 2 * set_push.SENDERS
+        started = time.monotonic()
+        for number in range(count):
+            self.push("/slow", f"jti-{number}")
+        self.assertTrue(set_push.drain(10))
+        elapsed = time.monotonic() - started
+
+        self.assertEqual(len(self.received("/slow")), count)
+        self.assertLess(elapsed, count * SLOW_SECONDS * 0.75)  # one at a time takes count * SLOW_SECONDS
+        connections = {address for path, address in self.server.connections if path.startswith("/slow")}
+        self.assertEqual(len(connections), set_push.SENDERS)  # each sender reuses its own
 
     def test_an_https_api_behind_a_private_ca_is_reached_with_the_environments_ca_bundle(self):
         with tempfile.TemporaryDirectory() as directory:
