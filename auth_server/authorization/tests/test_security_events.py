@@ -58,6 +58,10 @@ class EventTestCase(TestCase):
             yield sent
         sent[:] = [(delivery, *decoded(delivery.serialize())) for delivery in sent]
 
+    def admin_client(self):
+        self.client.force_login(get_user_model().objects.create_superuser("admin", "admin@example.com", None))
+        return self.client
+
     def token(self, value="access-1", **fields):
         return factories.access_token(value, self.app, user=self.user, **fields)
 
@@ -171,6 +175,23 @@ class SignedEventTests(EventTestCase):
 
         self.assertEqual(self.events(sent), [("credential-change", "team", NOTES), ("stream-updated", TEAM, TEAM)])
 
+    def test_an_api_disabled_in_the_admins_list_is_told(self):
+        client = self.admin_client()
+        form = {
+            "form-TOTAL_FORMS": "2",
+            "form-INITIAL_FORMS": "2",
+            "form-0-id": str(self.notes.pk),
+            "form-0-enabled": "on",
+            "form-1-id": str(self.team.pk),  # enabled left unchecked
+            "_save": "Save",
+        }
+        with self.pushed() as sent:
+            response = client.post(reverse("admin:authorization_resourceserver_changelist"), form)
+
+        self.assertEqual(response.status_code, 302)
+        self.assertFalse(ResourceServer.objects.get(pk=self.team.pk).enabled)
+        self.assertEqual(self.events(sent), [("stream-updated", TEAM, TEAM)])
+
     def test_removing_a_disabled_api_tells_it_nothing_more(self):
         ResourceServer.objects.filter(pk=self.team.pk).update(enabled=False)
         with self.pushed() as sent:
@@ -199,11 +220,6 @@ class AccountTests(EventTestCase):
         self.assertEqual(
             self.events(sent), sorted(("account-disabled", sub, aud) for sub in subjects for aud in (NOTES, TEAM))
         )
-
-    def admin_client(self):
-        admin = get_user_model().objects.create_superuser("admin", "admin@example.com", None)
-        self.client.force_login(admin)
-        return self.client
 
     def test_deactivate_saves_each_active_user_so_that_each_is_announced(self):
         # A queryset update(is_active=False) runs no signal and so tells no API.
@@ -509,6 +525,24 @@ class SecretRotationTests(EventTestCase):
             registration.save_client("machine", "machine-secret-" + "m" * 40, name="Machine")
 
         self.assertEqual(sent, [])
+
+    def test_a_new_secret_in_the_admins_change_form_is_a_rotation(self):
+        client = self.admin_client()
+        self.token()
+        form = {
+            "client_id": "app",
+            "client_type": Application.CLIENT_CONFIDENTIAL,
+            "authorization_grant_type": Application.GRANT_CLIENT_CREDENTIALS,
+            "client_secret": "an-admin-typed-secret-" + "a" * 40,
+            "hash_client_secret": "on",
+            "algorithm": "",
+        }
+        with self.pushed() as sent:
+            response = client.post(reverse("admin:oauth2_provider_application_change", args=[self.app.pk]), form)
+
+        self.assertEqual(response.status_code, 302)
+        self.assertFalse(AccessToken.objects.exists())
+        self.assertEqual(self.events(sent), [("credential-change", "app", NOTES), ("credential-change", "app", TEAM)])
 
     def test_saving_a_client_without_touching_its_secret_is_no_rotation(self):
         self.token()
