@@ -2,8 +2,8 @@
 
 The AS pushes a Security Event Token (RFC 8417) to each API's registered endpoint
 (RFC 8935); the API hands it to all its workers through its token cache. Each test
-caches one token at both APIs, on every worker of the first (as shipped: two),
-makes one event of issue 11 happen at the AS, and then sees every worker refuse
+caches one token at both APIs, on every worker of each (as shipped: two), makes
+one event of issue 11 happen at the AS, and then sees every worker refuse
 the token within PUSHED_WITHIN seconds: far inside the caching window, so only the
 notice explains it. Locally each worker is told apart by the connection it served
 (/proc, tests/stack.py); under Compose the proxy spreads the calls.
@@ -45,8 +45,6 @@ BOTH_APIS = "read team:read"
 RETRIES_FOR = 7.75
 
 SESSION_REVOKED = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
-ACCOUNT_DISABLED = "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
-CREDENTIAL_CHANGE = "https://schemas.openid.net/secevent/caep/event-type/credential-change"
 STREAM_UPDATED = "https://schemas.openid.net/secevent/ssf/event-type/stream-updated"
 
 # Each change prints when it was made (committed: the notices go out from then on).
