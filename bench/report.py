@@ -334,7 +334,8 @@ def markdown(f: dict) -> str:
         "",
         f"- Run: {f['date']}, {s['seconds_per_run']:g} s per load run, load from {s['load_generator']}, "
         f"{f['duration_seconds']} s in all",
-        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['system']}, Python {m['python']}",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['system']}, Python {m['python']}"
+        + (f"; load average {m['load_average']:g} as the run started" if "load_average" in m else ""),
         f"- Servers: production settings, {s['gunicorn']}; the load generator runs on the same machine",
         *(f"- Stack {STACKS[name]}: {text}" for name, text in s["stacks"].items()),
         "",

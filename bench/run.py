@@ -737,6 +737,8 @@ def machine() -> dict:
         "memory_gib": round(memory_kb / 1024 / 1024, 1),
         "python": platform.python_version(),
         "system": f"{platform.system()} {platform.release()}",
+        # What else ran meanwhile: the machine is shared.
+        "load_average": round(os.getloadavg()[0], 1),
     }
 
 
@@ -746,11 +748,12 @@ def main() -> int:
     bench = Bench(seconds)
     print(f"bench: {seconds:g} s per run, load from {load.generator()}", flush=True)
     started = time.monotonic()
+    about = machine()  # before the stacks start: the load average is then the others'
     try:
         bench.start()
         figures = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": machine(),
+            "machine": about,
             "setup": {
                 "seconds_per_run": seconds,
                 "load_generator": load.generator(),
