@@ -63,7 +63,7 @@ def targets(f: dict) -> list[tuple[str, str, bool | None]]:
         revoked = spread["revocation"]
         goal = (
             f"a revoked token refused by every worker within 1 s (p99), {SETUPS[name].format(**spread)}, "
-            f"under {spread['load_share']:.0%} load"
+            f"under steady load ({spread['load_share']:.0%} of the cached capacity)"
         )
         if revoked["failures"]:
             result.append((goal, f"{len(revoked['failures'])} of {spread['rounds']} failed", False))
