@@ -12,7 +12,8 @@ from django.db import transaction
 @transaction.atomic
 def deactivate(users) -> list:
     """Deactivate the active users of the queryset ``users``, saving each so that it is announced; those changed."""
-    changed = list(users.filter(is_active=True).select_for_update().order_by("pk"))
+    # One transaction: all or none, and their notices go out together once it commits.
+    changed = list(users.filter(is_active=True).order_by("pk"))
     for user in changed:
         user.is_active = False
         user.save(update_fields=["is_active"])
