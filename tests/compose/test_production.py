@@ -8,6 +8,7 @@ REQUESTS_CA_BUNDLE naming the CA's certificate as clients get it
 
 import os
 import secrets
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
@@ -16,6 +17,7 @@ import requests
 
 from ..oauth import bearer, form, pkce_pair
 from ..stack import compose
+from ..test_revocation_push import revoke_as_client
 from .containers import SERVICES, inspect, python_in
 
 CA = Path(os.environ["REQUESTS_CA_BUNDLE"])
@@ -146,6 +148,24 @@ def test_sign_in_and_consent_as_a_browser_then_the_resource_server_over_https(cl
     assert introspection.json()["active"] is True and introspection.json()["iss"] == stack.auth_url
     assert client.revoke(token).status_code == 200
     assert client.introspect(token).json() == {"active": False}
+
+
+def test_a_revoked_token_is_refused_within_seconds_by_both_apis_told_over_https(client, stack, team_api):
+    """The AS pushes notices to https://proxy:8001 and :8002 (the APIs redirect plain HTTP), trusting the local CA."""
+    token = client.client_credentials_token(scope="read team:read")
+    for api in (stack.resource_url, team_api):
+        assert client.api("/api/me/", token, at=api).status_code == 200, api
+
+    assert revoke_as_client(stack, token).status_code == 200
+    revoked = time.monotonic()
+    for api in (stack.resource_url, team_api):
+        while (answered := client.api("/api/me/", token, at=api)).status_code == 200:
+            assert time.monotonic() - revoked < 5, f"{api} still accepts the revoked token"
+            time.sleep(0.05)
+        assert answered.status_code == 401 and answered.json()["error"] == "invalid_token", answered.text
+    delivered = compose("logs", "--no-color", "auth-server").stdout
+    for api in (stack.resource_url, team_api):
+        assert f"delivered to {api}/" in delivered, api
 
 
 def test_the_team_api_over_https_is_registered_under_its_https_url_and_takes_its_own_tokens(client, stack, team_api):
