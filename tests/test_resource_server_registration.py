@@ -20,7 +20,8 @@ READ_REGISTRATION = """
 import json
 from authorization.models import ResourceServer
 registration = ResourceServer.objects.get(application__client_id="{client_id}")
-print(json.dumps({{field: getattr(registration, field) for field in ("name", "resource", "scopes", "enabled")}}))
+fields = ("name", "resource", "scopes", "enabled", "events_endpoint")
+print(json.dumps({{field: getattr(registration, field) for field in fields}}))
 """
 RESTORE_REGISTRATION = """
 from oauth2_provider.models import get_application_model
