@@ -193,3 +193,14 @@ def _python(url, seconds, connections, headers, script, env, stopped=None, pause
         requests=count,
         errors=errors[0],
     )
+
+
+def me_answered(port: int, token: str) -> HTTPConnection:
+    """A new connection on which the API at ``port`` has answered GET /api/me/ with ``token``: 200, kept open."""
+    connection = HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/api/me/", headers={"Authorization": f"Bearer {token}"})
+    response = connection.getresponse()
+    response.read()
+    if response.status != 200:
+        raise RuntimeError(f"/api/me/ answered {response.status} to a valid token")
+    return connection

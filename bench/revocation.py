@@ -20,6 +20,7 @@ from pathlib import Path
 
 import requests
 
+from bench import load
 from tests.stack import ROOT, Server, Stack, open_files
 
 # Beyond this a notice is taken as lost: only the caching window (60 s) would end the token.
@@ -146,13 +147,7 @@ def pin(workers: list[tuple[Server, list[int]]], token: str) -> list[tuple[int, 
         opened = []
         for server, pids in missing:
             for _ in range(2 * len(pids)):
-                connection = HTTPConnection("127.0.0.1", server.port, timeout=10)
-                connection.request("GET", "/api/me/", headers={"Authorization": f"Bearer {token}"})
-                response = connection.getresponse()
-                response.read()
-                if response.status != 200:
-                    raise RuntimeError(f"/api/me/ answered {response.status} to a valid token")
-                opened.append((server, pids, connection))
+                opened.append((server, pids, load.me_answered(server.port, token)))
         accepted = server_sockets()
         held = {pid: open_files(pid) for _, pids in missing for pid in pids}
         for server, pids, connection in opened:

@@ -33,7 +33,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from http.client import HTTPConnection
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -686,12 +685,7 @@ def one_by_one(servers: list[Server], token: str, workers: set[int], answers: in
     deadline = time.monotonic() + seconds
     while sent < 200 and time.monotonic() < deadline and any(answered.get(w, 0) < answers for w in workers):
         server = servers[sent % len(servers)]
-        connection = HTTPConnection("127.0.0.1", server.port, timeout=10)
-        connection.request("GET", "/api/me/", headers={"Authorization": f"Bearer {token}"})
-        response = connection.getresponse()
-        response.read()
-        if response.status != 200:
-            raise RuntimeError(f"/api/me/ answered {response.status} to a valid token")
+        connection = load.me_answered(server.port, token)
         worker = server.worker_serving(connection.sock.getsockname()[1])
         connection.close()
         answered[worker] = answered.get(worker, 0) + 1
