@@ -188,13 +188,13 @@ def verified(cache_key: str, cached) -> tuple[dict, float, float] | None:
     None when stale or untrusted.
     """
     fields = cached if isinstance(cached, dict) else {}
-    text, until, asked, mac = fields.get("claims"), fields.get("until"), fields.get("asked"), fields.get("mac")
-    if not (isinstance(text, str) and isinstance(until, float) and isinstance(asked, float) and isinstance(mac, str)):
+    text, until, asked, tag = fields.get("claims"), fields.get("until"), fields.get("asked"), fields.get("mac")
+    if not (isinstance(text, str) and isinstance(until, float) and isinstance(asked, float) and isinstance(tag, str)):
         untrusted_entry_log.warning("token cache entry is not in this server's format; introspecting")
         return None
     if until <= time.time():
         return None  # the store kept it a moment longer than its lifetime
-    if not hmac.compare_digest(mac, signature(cache_key, until, asked, text)):
+    if not hmac.compare_digest(tag, signature(cache_key, until, asked, text)):
         untrusted_entry_log.warning("token cache entry failed its integrity check; introspecting")
         return None
     claims = json.loads(text)
