@@ -30,17 +30,13 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.utils import jwk_from_pem
 
 from shared import request_id
+from shared.secevent import ACCOUNT_DISABLED, CREDENTIAL_CHANGE, SESSION_REVOKED, STREAM_UPDATED, TYPE
 
 from . import set_push
 from .introspection import shown_to
 from .models import ResourceServer, Subject
 
 logger = logging.getLogger(__name__)
-
-SESSION_REVOKED = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
-ACCOUNT_DISABLED = "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
-CREDENTIAL_CHANGE = "https://schemas.openid.net/secevent/caep/event-type/credential-change"
-STREAM_UPDATED = "https://schemas.openid.net/secevent/ssf/event-type/stream-updated"
 
 
 @dataclass(frozen=True)
@@ -249,7 +245,7 @@ def sign(payload: dict) -> str:
     that waited in a queue is not stale on arrival.
     """
     key = jwk_from_pem(oauth2_settings.OIDC_RSA_PRIVATE_KEY)
-    header = {"alg": "RS256", "typ": "secevent+jwt", "kid": key.thumbprint()}
+    header = {"alg": "RS256", "typ": TYPE, "kid": key.thumbprint()}
     token = jwt.JWT(header=header, claims={**payload, "iat": int(time.time())})
     token.make_signed_token(key)
     return token.serialize()

@@ -23,6 +23,8 @@ from django.views.decorators.http import require_POST
 from jwcrypto.common import JWException
 from jwcrypto.jws import JWS
 
+from shared.secevent import ACCOUNT_DISABLED, CREDENTIAL_CHANGE, SESSION_REVOKED, STREAM_UPDATED, TYPE
+
 from . import cache, jwks, revocations
 from .conf import introspection_settings
 from .throttled_log import ThrottledLog
@@ -33,19 +35,12 @@ refusal_log = ThrottledLog(log)
 CONTENT_TYPE = "application/secevent+jwt"
 MAX_BYTES = 16 * 1024
 ALGORITHM = "RS256"
-# RFC 8417 §2.3: the "typ" of a SET.
-TYPE = "secevent+jwt"
 # An ``iat`` this far ahead of our clock is a clock difference; further is refused.
 FUTURE_SECONDS = 30
 MAX_JTI = 255
 REPLAY_PREFIX = "introspection-event:"
 COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-
-SESSION_REVOKED = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
-ACCOUNT_DISABLED = "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
-CREDENTIAL_CHANGE = "https://schemas.openid.net/secevent/caep/event-type/credential-change"
-STREAM_UPDATED = "https://schemas.openid.net/secevent/ssf/event-type/stream-updated"
 
 
 class Refused(Exception):
