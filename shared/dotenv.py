@@ -66,6 +66,19 @@ CREDENTIALS = {
     "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": ("OAUTH_RS_CLIENT_ID", "OAUTH_RS_CLIENT_SECRET"),
     "TEAM_RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": ("OAUTH_RS_TEAM_CLIENT_ID", "OAUTH_RS_TEAM_CLIENT_SECRET"),
 }
+# The audience of each API's signed introspection answers (RFC 9701 §5): its client_id,
+# which token mode has nowhere else to learn. Written beside the credentials so that
+# switching to token mode needs nothing more.
+CLIENT_IDS = {
+    "RESOURCE_SERVER_CLIENT_ID": ("RESOURCE_SERVER_INTROSPECTION_CREDENTIALS", "OAUTH_RS_CLIENT_ID"),
+    "TEAM_RESOURCE_SERVER_CLIENT_ID": ("TEAM_RESOURCE_SERVER_INTROSPECTION_CREDENTIALS", "OAUTH_RS_TEAM_CLIENT_ID"),
+}
+
+
+def own_client_id(name: str, values: dict[str, str]) -> str:
+    """The API's client_id: its credentials' (they may name another client than the seeded one), else the seeded one."""
+    credentials, seeded = CLIENT_IDS[name]
+    return unquoted(values.get(credentials, "")).partition(":")[0] or unquoted(values.get(seeded, ""))
 
 
 def variable(line: str) -> tuple[str, str] | None:
@@ -92,6 +105,8 @@ def render(template: str, known: dict[str, str] | None = None) -> str:
             if not value and name in CREDENTIALS:
                 client_id, client_secret = (values.get(client, "") for client in CREDENTIALS[name])
                 value = f"{client_id}:{client_secret}" if client_id and client_secret else ""
+            if not value and name in CLIENT_IDS:
+                value = own_client_id(name, values)
             values[name] = value
             line = f"{name}={value}"
         elif known is not None:
@@ -164,6 +179,7 @@ def fill_empty(text: str) -> tuple[str, list[str]]:
     A .env copied from the template (``cp .env.example .env``) has every name, each
     secret empty. An API's empty introspection credentials are filled too when its
     client secret was: they could not have worked, and token mode keeps a client secret.
+    So is its client_id, beside the credentials it is taken from.
     """
     lines = text.splitlines()
     names = {}
@@ -179,6 +195,11 @@ def fill_empty(text: str) -> tuple[str, list[str]]:
     for name, (client_id, client_secret) in CREDENTIALS.items():
         if name in names and client_secret in filled and unquoted(values.get(client_id, "")):
             lines[names[name]] = f"{name}={unquoted(values[client_id])}:{values[client_secret]}"
+            filled.append(name)
+    values = values_of("\n".join(lines))
+    for name, (credentials, _) in CLIENT_IDS.items():
+        if name in names and credentials in filled:
+            lines[names[name]] = f"{name}={own_client_id(name, values)}"
             filled.append(name)
     return "".join(f"{line}\n" for line in lines), filled
 

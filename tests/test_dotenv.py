@@ -33,6 +33,12 @@ CREDENTIALS = {
     "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": ("OAUTH_RS_CLIENT_ID", "OAUTH_RS_CLIENT_SECRET"),
     "TEAM_RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": ("OAUTH_RS_TEAM_CLIENT_ID", "OAUTH_RS_TEAM_CLIENT_SECRET"),
 }
+# The aud of each API's signed introspection answers (RFC 9701 §5), and what asks for them.
+CLIENT_IDS = {
+    "RESOURCE_SERVER_CLIENT_ID": "OAUTH_RS_CLIENT_ID",
+    "TEAM_RESOURCE_SERVER_CLIENT_ID": "OAUTH_RS_TEAM_CLIENT_ID",
+}
+SIGNED = ("RESOURCE_SERVER_INTROSPECTION_SIGNED", "TEAM_RESOURCE_SERVER_INTROSPECTION_SIGNED")
 
 # Runs shared.dotenv as ``python -m`` does, under an audit hook (PEP 578) that
 # records how files in the folder are created, linked, renamed and chmod-ed.
@@ -106,6 +112,10 @@ def assert_complete(dotenv: Path) -> None:
     for variable, (client_id, client_secret) in CREDENTIALS.items():
         assert written[variable] == f"{written[client_id]}:{written[client_secret]}"
     assert written["OAUTH_RS_CLIENT_ID"] != written["OAUTH_RS_TEAM_CLIENT_ID"]
+    assert {variable: written[variable] for variable in CLIENT_IDS} == {
+        variable: written[client_id] for variable, client_id in CLIENT_IDS.items()
+    }
+    assert [written[variable] for variable in SIGNED] == ["true", "true"]
 
 
 def test_dotenv_is_created_0600_by_one_exclusive_open_and_linked_whole_into_place(folder):
@@ -204,3 +214,49 @@ def test_a_shell_reads_dotenv_as_the_servers_do(folder):
     assert result.stdout.splitlines() == ["read write notes", "team:read team:write team:notes"]
     servers = dotenv_values(folder / ".env")
     assert result.stdout.splitlines() == [servers["RESOURCE_SERVER_SCOPES"], servers["TEAM_RESOURCE_SERVER_SCOPES"]]
+
+
+def add_missing(folder: Path, older: str) -> dict:
+    (folder / ".env").write_text(older)
+    result = make_env(folder, "-m", "shared.dotenv", "--add-missing")
+    assert result.returncode == 0, result.stderr
+    return dotenv_values(folder / ".env")
+
+
+def test_an_older_env_in_token_mode_gets_the_client_id_its_signed_answers_name(folder):
+    """Token mode has no client_id of its own: without one, signed answers stop the API from starting."""
+    older = (
+        "OAUTH_RS_CLIENT_ID=orders-api\nOAUTH_RS_CLIENT_SECRET=s3cret\nOAUTH_RS_TEAM_CLIENT_ID=team-api\n"
+        "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS=\nRESOURCE_SERVER_AUTH_TOKEN=t0ken\n"
+    )
+
+    written = add_missing(folder, older)
+
+    assert written["RESOURCE_SERVER_CLIENT_ID"] == "orders-api"
+    assert written["TEAM_RESOURCE_SERVER_CLIENT_ID"] == "team-api"
+    assert written["RESOURCE_SERVER_INTROSPECTION_CREDENTIALS"] == ""
+    assert written["RESOURCE_SERVER_INTROSPECTION_SIGNED"] == "true"
+
+
+def test_an_older_env_gets_the_client_id_of_its_credentials_not_the_seeded_one(folder):
+    """An API introspecting as another client than the seeded one: a client_id differing from its
+    credentials' would stop it from starting."""
+    older = (
+        "OAUTH_RS_CLIENT_ID=resource-server\nOAUTH_RS_CLIENT_SECRET=s3cret\n"
+        'RESOURCE_SERVER_INTROSPECTION_CREDENTIALS="billing:an0ther"\n'
+    )
+
+    written = add_missing(folder, older)
+
+    assert written["RESOURCE_SERVER_CLIENT_ID"] == "billing"
+    assert written["RESOURCE_SERVER_INTROSPECTION_CREDENTIALS"] == "billing:an0ther"
+
+
+def test_a_copied_template_gets_each_client_id_with_its_credentials(folder):
+    shutil.copy(folder / ".env.example", folder / ".env")
+
+    result = make_env(folder, "-m", "shared.dotenv", "--add-missing")
+
+    assert result.returncode == 0, result.stderr
+    assert "RESOURCE_SERVER_CLIENT_ID" in result.stdout and "TEAM_RESOURCE_SERVER_CLIENT_ID" in result.stdout
+    assert_complete(folder / ".env")
