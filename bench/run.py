@@ -1,5 +1,6 @@
-"""make bench: the resource server's hot path, measured against its floor in one run, and how
-soon a revocation reaches every worker of every replica, and what its notices cost that path.
+"""make bench: the resource server's hot path, measured against its floor in one run, how soon
+a revocation reaches every worker of every replica, what its notices cost that path, and what
+a signed introspection answer (RFC 9701) costs against a plain one.
 
 Starts the authorization server and the resource server (credentials mode) on
 two stacks, each with production settings and gunicorn as shipped:
@@ -324,6 +325,8 @@ class Bench:
                 self.replica(
                     stack,
                     RESOURCE_SERVER_INTROSPECTION_URL=relay.url,
+                    # The relay serves no keys: the signed answers it passes on verify against the AS's own.
+                    RESOURCE_SERVER_JWKS_URL=jwks_url(stack),
                     RESOURCE_SERVER_TOKEN_CACHING_SECONDS=str(WINDOW_SECONDS),
                 )
                 for _ in range(replicas)
@@ -382,6 +385,37 @@ class Bench:
             result[mode] = {"median_ms": statistics.median(timings), "p90_ms": sorted(timings)[int(count * 0.9)]}
         result["ratio"] = result["credentials"]["median_ms"] / result["token"]["median_ms"]
         return result
+
+    # --- 10. signed introspection answers against plain ones ---
+    def signed_introspection(self) -> dict:
+        """/api/me/ from two APIs of the embedded stack that introspect every request (no token
+        cache at all), one asking the AS for signed answers (RFC 9701) and one for plain JSON:
+        the same AS, the same token, alternating round after round, each keeping its best."""
+        uncached = {"RESOURCE_SERVER_TOKEN_CACHING_SECONDS": "0", "RESOURCE_SERVER_LOCAL_CACHE_SECONDS": "0"}
+        servers = {
+            answers: self.resource_server("credentials", RESOURCE_SERVER_INTROSPECTION_SIGNED=signed, **uncached)
+            for answers, signed in (("plain", "false"), ("signed", "true"))
+        }
+        headers = {"Authorization": f"Bearer {self.token()}"}
+
+        def run(answers, seconds):
+            return load.run(f"{servers[answers].url}/api/me/", seconds, headers=headers)
+
+        for answers in servers:
+            run(answers, max(1.0, self.seconds / 5))  # connections open, each worker has fetched the AS's keys
+        runs = {answers: [] for answers in servers}
+        for _ in range(self.rounds):
+            for answers in servers:
+                runs[answers].append(run(answers, self.seconds))
+        for server in servers.values():
+            server.stop()
+        best = {answers: max(results, key=lambda r: r.requests_per_second) for answers, results in runs.items()}
+        return {
+            **{answers: vars(result) for answers, result in best.items()},
+            # How many times a plain cold introspection the signed one costs (a run that served
+            # nothing makes it nan, not a crash).
+            "ratio": best["plain"].requests_per_second / (best["signed"].requests_per_second or math.nan),
+        }
 
     # --- 5. a flood of unknown tokens ---
     def junk_flood(self) -> dict:
@@ -669,6 +703,10 @@ def start_stack_twice(*args, **environment) -> Stack:
         return start_stack(*args, **environment)
 
 
+def jwks_url(stack: Stack) -> str:
+    return f"{stack.auth_url}/o/.well-known/jwks.json"
+
+
 def shipped(stack: Stack) -> Server:
     """The stack's first API as it started it."""
     return next(server for server in stack.servers if server.url == stack.resource_url)
@@ -775,6 +813,7 @@ def main() -> int:
             "hit_cost",
             "introspections",
             "cold_first_use",
+            "signed_introspection",
             "junk_flood",
             "issue_against_introspect",
             "scaling",
