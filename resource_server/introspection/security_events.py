@@ -9,10 +9,7 @@ name this API as its audience, be recent (``iat``) and new (``jti``). Anything
 else is refused with RFC 8935 §2.4's error and evicts nothing.
 """
 
-import base64
-import binascii
 import hashlib
-import json
 import logging
 import re
 import time
@@ -20,12 +17,10 @@ import time
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from jwcrypto.common import JWException
-from jwcrypto.jws import JWS
 
 from shared.secevent import ACCOUNT_DISABLED, CREDENTIAL_CHANGE, SESSION_REVOKED, STREAM_UPDATED, TYPE
 
-from . import cache, jwks, revocations
+from . import cache, jwks, jws, revocations
 from .conf import introspection_settings
 from .throttled_log import ThrottledLog
 
@@ -39,7 +34,6 @@ ALGORITHM = "RS256"
 FUTURE_SECONDS = 30
 MAX_JTI = 255
 REPLAY_PREFIX = "introspection-event:"
-COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -59,46 +53,24 @@ def invalid(description: str) -> Refused:
     return Refused("invalid_request", description)
 
 
-def header_of(compact: str) -> dict:
-    """The protected header of a compact JWS, read before any key is chosen."""
-    part = compact.partition(".")[0]
-    try:
-        value = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    except (binascii.Error, ValueError, RecursionError):
-        value = None
-    if not isinstance(value, dict):
-        raise invalid("The SET's header is not a JSON object.")
-    return value
+# RFC 8935 §2.4's ``err`` and description for each check of jws.py that fails.
+UNVERIFIED = {
+    jws.NOT_COMPACT: ("invalid_request", "The body is not a JWS in compact serialization."),
+    jws.HEADER: ("invalid_request", "The SET's header is not a JSON object."),
+    jws.ALG: ("invalid_key", f"The SET must be signed with {ALGORITHM}."),
+    jws.TYP: ("invalid_request", f"The SET's typ must be {TYPE}."),
+    jws.KID: ("invalid_key", "The SET's kid names no key of the authorization server."),
+    jws.SIGNATURE: ("invalid_key", "The SET's signature does not verify with the authorization server's key."),
+    jws.PAYLOAD: ("invalid_request", "The SET's payload is not a JSON object."),
+}
 
 
 def verified_claims(compact: str) -> dict:
     """The claims of a SET signed by the AS's key; raises Refused."""
-    if not COMPACT.fullmatch(compact):
-        raise invalid("The body is not a JWS in compact serialization.")
-    header = header_of(compact)
-    if header.get("alg") != ALGORITHM:
-        raise Refused("invalid_key", f"The SET must be signed with {ALGORITHM}.")
-    if header.get("typ") != TYPE:
-        raise invalid(f"The SET's typ must be {TYPE}.")
-    kid = header.get("kid")
-    key = jwks.keys.key(kid) if isinstance(kid, str) and kid else None
-    if key is None:
-        raise Refused("invalid_key", "The SET's kid names no key of the authorization server.")
-    jws = JWS()
     try:
-        jws.deserialize(compact)
-        jws.verify(key, alg=ALGORITHM)
-    except (JWException, ValueError) as error:
-        raise Refused(
-            "invalid_key", "The SET's signature does not verify with the authorization server's key."
-        ) from error
-    try:
-        claims = json.loads(jws.payload)
-    except (ValueError, RecursionError):
-        claims = None
-    if not isinstance(claims, dict):
-        raise invalid("The SET's payload is not a JSON object.")
-    return claims
+        return jws.verified_claims(compact, alg=ALGORITHM, typ=TYPE)
+    except jws.Unverified as error:
+        raise Refused(*UNVERIFIED[error.check]) from error
 
 
 def check_claims(claims: dict) -> None:
