@@ -8,7 +8,9 @@ from urllib.parse import quote
 import requests
 
 from shared import request_id
+from shared.token_introspection import MEDIA_TYPE
 
+from . import signed_response
 from .conf import introspection_settings
 from .errors import IntrospectionUnavailable
 from .response import is_introspection_response
@@ -39,7 +41,9 @@ def caller_authorization() -> str:
 
 
 def post(token: str) -> requests.Response:
-    headers = {"Authorization": caller_authorization(), "Accept": "application/json"}
+    # RFC 9701 §4: a signed answer is asked for by its media type.
+    accept = MEDIA_TYPE if introspection_settings.INTROSPECTION_SIGNED else "application/json"
+    headers = {"Authorization": caller_authorization(), "Accept": accept}
     serving = request_id.current()
     if serving:
         # The AS keeps it (shared/request_id.py): its lines for this call carry the id of the request it serves.
@@ -66,13 +70,21 @@ def post(token: str) -> requests.Response:
         return attempt()
 
 
+def json_body(response: requests.Response):
+    try:
+        return response.json()
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's recursion limit
+        return None
+
+
 def introspect(token: str) -> dict:
     """The AS's answer for ``token``, of the shape response.is_introspection_response checks.
 
     Raises IntrospectionUnavailable when the AS does not answer within
     RESOURCE_SERVER_INTROSPECTION_TIMEOUT (DOT 3.4.1 has no timeout: DOT#1827),
     refuses our credentials, fails, or answers something that is not a valid
-    RFC 7662 answer: the AS misbehaving is not the client's fault.
+    RFC 7662 answer, or (RESOURCE_SERVER_INTROSPECTION_SIGNED) not one it signed
+    for this API: the AS misbehaving is not the client's fault.
     """
     try:
         response = post(token)
@@ -82,10 +94,10 @@ def introspect(token: str) -> dict:
     if response.status_code != 200:
         outage_log.warning("introspection answered HTTP %s", response.status_code)
         raise IntrospectionUnavailable()
-    try:
-        claims = response.json()
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's recursion limit
-        claims = None
+    if introspection_settings.INTROSPECTION_SIGNED:
+        claims = signed_response.introspection_object(response)
+    else:
+        claims = json_body(response)
     if not is_introspection_response(claims):
         outage_log.warning("introspection answered something that is not a valid RFC 7662 answer")
         raise IntrospectionUnavailable()

@@ -26,6 +26,14 @@ PREFIX = "RESOURCE_SERVER_"
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 TRUE, FALSE = {"true", "on", "yes", "1"}, {"false", "off", "no", "0", ""}
+# The asymmetric JWS algorithms jwcrypto verifies (RFC 7518 §3.1, RFC 8037, RFC 8812). Never ``none``
+# or HS*: an HMAC answer verifies with a secret the RS shares, so anyone who knows it could mint one.
+SIGNING_ALGORITHMS = [
+    *("RS256", "RS384", "RS512"),
+    *("PS256", "PS384", "PS512"),
+    *("ES256", "ES384", "ES512", "ES256K"),
+    "EdDSA",
+]
 
 
 def seconds(name: str, value) -> int:
@@ -126,6 +134,14 @@ def optional_text(name: str, value) -> str | None:
     return text(name, value) if value else None
 
 
+def signing_algorithm(name: str, value) -> str:
+    if value not in SIGNING_ALGORITHMS:
+        raise ImproperlyConfigured(
+            f"{name} must be an asymmetric JWS algorithm ({', '.join(SIGNING_ALGORITHMS)}), not {value!r}."
+        )
+    return value
+
+
 def resource(name: str, value) -> str:
     problem = identifier_problem(text(name, value)) if value else "it is not set"
     if problem:
@@ -165,6 +181,13 @@ SETTINGS = {
     "JWKS_URL": (None, optional_url),
     # A notice whose ``iat`` is older than this is stale: refused.
     "EVENTS_MAX_AGE": (120, max_age),
+    # RFC 9701: ask for introspection answers signed by the AS, and refuse any other.
+    "INTROSPECTION_SIGNED": (False, boolean),
+    # The one algorithm a signed answer may use, whatever its header says.
+    "INTROSPECTION_SIGNING_ALG": ("RS256", signing_algorithm),
+    # This API's client_id at the AS: the ``aud`` of its signed answers (RFC 9701 §5).
+    # Empty: the client_id of INTROSPECTION_CREDENTIALS.
+    "CLIENT_ID": ("", text),
 }
 
 
@@ -193,6 +216,8 @@ class IntrospectionSettings:
             value = self.introspection_origin() + "/o/.well-known/jwks.json"
         if name in ("AUTH_TOKEN", "INTROSPECTION_CREDENTIALS"):
             self.caller_credentials()
+        if name == "CLIENT_ID":
+            value = self.client_id(value)
         setattr(self, name, value)  # later reads skip __getattr__ until reload()
         return value
 
@@ -209,6 +234,24 @@ class IntrospectionSettings:
             raise ImproperlyConfigured(
                 f"Set exactly one of {PREFIX}AUTH_TOKEN or {PREFIX}INTROSPECTION_CREDENTIALS ({found})."
             )
+
+    def client_id(self, configured: str) -> str:
+        """The ``aud`` a signed answer names: the client the AS knows this API as."""
+        credentials = self.INTROSPECTION_CREDENTIALS
+        if credentials and configured and configured != credentials[0]:
+            raise ImproperlyConfigured(
+                f"{PREFIX}CLIENT_ID ({configured!r}) must be the client_id of "
+                f"{PREFIX}INTROSPECTION_CREDENTIALS ({credentials[0]!r}), or empty."
+            )
+        if credentials:
+            return credentials[0]
+        if not configured and self.INTROSPECTION_SIGNED:
+            # A token names no client: signed answers name this API by a client_id only the settings know.
+            raise ImproperlyConfigured(
+                f"Set {PREFIX}CLIENT_ID to this API's client_id at the authorization server: "
+                f"signed answers ({PREFIX}INTROSPECTION_SIGNED) name it as their audience."
+            )
+        return configured
 
     def check_all(self) -> None:
         """Read every setting: a bad one stops the server at startup, not at its first request."""

@@ -8,7 +8,9 @@ AS more than that: one JWKS fetch per REFETCH_SECONDS per process, whatever is
 posted. Within that interval an unknown kid is JWKSUnavailable, not unknown: the
 AS's first notice under a key it has just rotated to is answered 503 and retried
 (RFC 8935 senders retry 5xx, never a 400), and its retries, spread over about
-8 s, reach a refetch.
+8 s, reach a refetch. The same keys verify the AS's signed introspection answers
+(signed_response.py): a client whose token met an answer under a kid this
+process does not know yet gets 503 with Retry-After, longer than the interval.
 """
 
 import logging
