@@ -22,6 +22,11 @@ A token bound to resources (RFC 8707) is active only to the APIs it was issued
 for: to any other registered API it is ``{"active": false}``, as RFC 7662 §4
 lets the AS decide what each protected resource may learn. A token without
 ``resource`` is shown to every registered API, as before.
+
+A caller that accepts ``application/token-introspection+jwt`` gets the answer as
+a JWT signed with the OpenID Connect key (RFC 9701), addressed to its client_id,
+so that nothing between the AS and the API can change it unnoticed; any other
+caller gets the JSON object as before.
 """
 
 import calendar
@@ -30,8 +35,9 @@ import json
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -39,6 +45,9 @@ from oauth2_provider import views
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
 
+from shared import token_introspection
+
+from . import signing
 from .guessing import ClientLockedOut
 from .models import ResourceServer, Subject
 
@@ -137,6 +146,23 @@ def introspect(value: str, hint: str | None, issuer: str, caller: ResourceServer
     return INACTIVE
 
 
+def asks_for_jwt(request) -> bool:
+    """Whether the caller's Accept names RFC 9701's media type itself with q > 0 (RFC 9110 §12.5.1):
+    ``*/*`` does not, since a signed answer is for a caller that verifies it."""
+    try:
+        accepted = request.accepted_types  # without those of q=0
+    except ValueError:  # a parameter Django cannot decode: the header asks for nothing it can read
+        return False
+    return any(f"{media.main_type}/{media.sub_type}" == token_introspection.MEDIA_TYPE for media in accepted)
+
+
+def signed(answer: dict, issuer: str, caller: ResourceServer) -> HttpResponse:
+    """RFC 9701 §5: the RFC 7662 object in a JWT from this issuer to the caller."""
+    claims = {"iss": issuer, "aud": caller.application.client_id, token_introspection.CLAIM: answer}
+    token = signing.sign(claims, token_introspection.TYPE)
+    return HttpResponse(token, content_type=token_introspection.MEDIA_TYPE)
+
+
 def unauthorized(scheme: str, error: str, description: str) -> JsonResponse:
     response = JsonResponse({"error": error, "error_description": description}, status=401)
     challenge = f'{scheme} realm="introspection"'
@@ -185,4 +211,8 @@ class IntrospectTokenView(views.IntrospectTokenView):
                 status=400,
             )
         issuer = oauth2_settings.oauth2_authorization_server_issuer(request)
-        return JsonResponse(introspect(value, request.POST.get("token_type_hint"), issuer, self.caller))
+        answer = introspect(value, request.POST.get("token_type_hint"), issuer, self.caller)
+        response = signed(answer, issuer, self.caller) if asks_for_jwt(request) else JsonResponse(answer)
+        # One URL, two representations: a cache between the AS and an API keeps them apart.
+        patch_vary_headers(response, ["Accept"])
+        return response

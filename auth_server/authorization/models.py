@@ -96,7 +96,10 @@ class ResourceServer(models.Model):
         """The enabled registration of ``application``, if it has one."""
         if application is None:
             return None
-        return cls.objects.enabled().filter(application=application).first()
+        registration = cls.objects.enabled().filter(application=application).first()
+        if registration is not None:
+            registration.application = application  # in hand already: naming its client_id costs no query
+        return registration
 
 
 class Subject(models.Model):

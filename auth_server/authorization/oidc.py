@@ -3,6 +3,8 @@
 - RFC 8414 metadata names the OpenID Connect endpoints too: RFC 8414 §7.1.2
   registers ``userinfo_endpoint`` as authorization server metadata, and
   RP-Initiated Logout 1.0 §2.1 ``end_session_endpoint``.
+- RFC 8414 metadata names RS256 as the algorithm of signed introspection
+  answers (RFC 9701 authorization server metadata); none is encrypted.
 - Discovery names RS256 as the only ID token algorithm.
 - Userinfo refuses an access token sent anywhere but in the Authorization header.
 - RP-initiated logout: an unknown ``client_id`` is a 400, not DOT's 500
@@ -43,7 +45,11 @@ class ServerMetadataView(views.OAuthServerMetadataView):
     def get(self, request, *args, **kwargs):
         endpoints = {name: self._get_endpoint_url(request, view) for name, view in OPENID_CONNECT_ENDPOINTS.items()}
         response = super().get(request, *args, **kwargs)
-        return amended(response, **{name: url for name, url in endpoints.items() if url})
+        return amended(
+            response,
+            **{name: url for name, url in endpoints.items() if url},
+            introspection_signing_alg_values_supported=[get_application_model().RS256_ALGORITHM],
+        )
 
 
 class DiscoveryView(views.ConnectDiscoveryInfoView):

@@ -17,7 +17,6 @@ import functools
 import json
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -25,14 +24,12 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from django.db import transaction
-from jwcrypto import jwt
 from oauth2_provider.settings import oauth2_settings
-from oauth2_provider.utils import jwk_from_pem
 
 from shared import request_id
 from shared.secevent import ACCOUNT_DISABLED, CREDENTIAL_CHANGE, SESSION_REVOKED, STREAM_UPDATED, TYPE
 
-from . import set_push
+from . import set_push, signing
 from .introspection import shown_to
 from .models import ResourceServer, Subject
 
@@ -239,13 +236,9 @@ def send(events: list[Event]) -> None:
 
 
 def sign(payload: dict) -> str:
-    """The compact JWS of a SET (RFC 8417), signed with the OpenID Connect key under the kid DOT's JWKS publishes.
+    """The compact JWS of a SET (RFC 8417).
 
     ``iat`` is when it is signed, just before its first delivery attempt: a notice
     that waited in a queue is not stale on arrival.
     """
-    key = jwk_from_pem(oauth2_settings.OIDC_RSA_PRIVATE_KEY)
-    header = {"alg": "RS256", "typ": TYPE, "kid": key.thumbprint()}
-    token = jwt.JWT(header=header, claims={**payload, "iat": int(time.time())})
-    token.make_signed_token(key)
-    return token.serialize()
+    return signing.sign(payload, TYPE)
