@@ -78,4 +78,5 @@ REQUESTS_CA_BUNDLE="$work/proxy-ca.crt" E2E_AUTH_URL="https://127.0.0.1:$AS_PORT
   RESOURCE_SERVER_RESOURCE="https://127.0.0.1:$RS_PORT/" E2E_MODE=credentials \
   "$PYTHON" -m pytest -p no:cacheprovider tests/compose/test_production.py tests/test_client_credentials.py \
   tests/test_metadata.py tests/test_authorization_code.py tests/test_notes.py tests/test_revocation.py \
-  tests/test_introspection_callers.py tests/test_openid_connect.py tests/compose/test_issuer.py
+  tests/test_introspection_callers.py tests/test_openid_connect.py tests/compose/test_issuer.py \
+  tests/compose/test_signed_introspection.py
