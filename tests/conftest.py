@@ -11,6 +11,7 @@ the seeded secrets and the first API's RESOURCE_SERVER_RESOURCE taken from the
 environment.
 """
 
+import contextlib
 import os
 import subprocess
 import time
@@ -78,19 +79,21 @@ def client(stack):
     return Client(stack)
 
 
-@pytest.fixture
-def resource_server(stack, tmp_path):
-    """Start extra resource servers in the stack's mode: ``resource_server(**environment)``.
+@contextlib.contextmanager
+def resource_servers(stack, folder):
+    """Start extra resource servers in the stack's mode: ``start(**environment)``; stopped on leaving.
 
     Each runs as shipped (its workers share one token cache, its database is
     migrated). Unless overridden, RESOURCE_SERVER_INTROSPECTION_URL points at the
     stack's AS and RESOURCE_SERVER_RESOURCE is the first API's: one more process
-    of that API, which the AS knows, not an API of its own.
+    of that API, which the AS knows, not an API of its own. One pointed at
+    another introspection URL does not ask for signed answers unless told
+    (``resource_server_environment``).
     """
     started = []
 
     def start(**environment):
-        database = f"sqlite:///{tmp_path}/resource-server-{len(started)}.sqlite3"
+        database = f"sqlite:///{folder}/resource-server-{len(started)}.sqlite3"
         environment = {"RESOURCE_SERVER_RESOURCE": stack.resource, **environment}
         env = resource_server_environment(stack.auth_url, stack.mode, stack.secrets, database, **environment)
         manage("resource_server", "migrate", "--no-input", env=env)
@@ -99,9 +102,25 @@ def resource_server(stack, tmp_path):
         server.start()
         return server
 
-    yield start
-    for server in started:
-        server.stop()
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture
+def resource_server(stack, tmp_path):
+    """Extra resource servers for one test: ``resource_server(**environment)`` (``resource_servers``)."""
+    with resource_servers(stack, tmp_path) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def module_resource_server(stack, tmp_path_factory):
+    """Extra resource servers a test module shares, facing what its tests switch between them."""
+    with resource_servers(stack, tmp_path_factory.mktemp("resource-servers")) as start:
+        yield start
 
 
 @pytest.fixture

@@ -286,9 +286,15 @@ def seed_secrets() -> dict:
 
 
 def introspection_credentials(mode: str, seeded: dict) -> dict:
-    """The RS's environment for token mode or credentials mode."""
+    """The RS's environment for token mode or credentials mode.
+
+    A token does not say whose it is: the API names its client, the ``aud`` of signed answers (RFC 9701 §5).
+    """
     if mode == "token":
-        return {"RESOURCE_SERVER_AUTH_TOKEN": seeded["OAUTH_RS_INTROSPECTION_TOKEN"]}
+        return {
+            "RESOURCE_SERVER_AUTH_TOKEN": seeded["OAUTH_RS_INTROSPECTION_TOKEN"],
+            "RESOURCE_SERVER_CLIENT_ID": seeded["OAUTH_RS_CLIENT_ID"],
+        }
     credentials = f"{seeded['OAUTH_RS_CLIENT_ID']}:{seeded['OAUTH_RS_CLIENT_SECRET']}"
     return {"RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": credentials}
 
@@ -298,9 +304,14 @@ def resource_server_environment(
 ) -> dict:
     """A resource server on ``port`` (default: a free one), whose resource identifier is its loopback URL.
 
-    Its token cache is a directory of its own, shared by its workers only.
+    Its token cache is a directory of its own, shared by its workers only. It asks
+    the AS at ``auth_url`` for signed answers (RFC 9701), as shipped; pointed at
+    another introspection URL (a fake AS, a relay: plain JSON, their own origin)
+    it does not, unless ``extra`` says so.
     """
     port = port or free_port()
+    introspection_url = f"{auth_url}/o/introspect/"
+    signed = extra.get("RESOURCE_SERVER_INTROSPECTION_URL", introspection_url) == introspection_url
     return {
         **base_environment(),
         "RS_SECRET_KEY": secrets.token_urlsafe(50),
@@ -309,7 +320,8 @@ def resource_server_environment(
         "RS_CACHE_DIR": tempfile.mkdtemp(prefix="rs-cache-"),
         "RESOURCE_SERVER_RESOURCE": f"http://127.0.0.1:{port}/",
         "RESOURCE_SERVER_SCOPES": FIRST_API_SCOPES,
-        "RESOURCE_SERVER_INTROSPECTION_URL": f"{auth_url}/o/introspect/",
+        "RESOURCE_SERVER_INTROSPECTION_URL": introspection_url,
+        "RESOURCE_SERVER_INTROSPECTION_SIGNED": str(signed).lower(),
         **introspection_credentials(mode, seeded),
         **extra,
     }
@@ -327,7 +339,7 @@ def team_introspection_credentials(stack: Stack) -> dict:
         timeout=10,
     )
     response.raise_for_status()
-    return {"RESOURCE_SERVER_AUTH_TOKEN": response.json()["access_token"]}
+    return {"RESOURCE_SERVER_AUTH_TOKEN": response.json()["access_token"], "RESOURCE_SERVER_CLIENT_ID": client[0]}
 
 
 def team_environment(stack: Stack, database_url: str) -> dict:
