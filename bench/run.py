@@ -135,9 +135,9 @@ class CountingRelay(FakeAuthorizationServer):
         super().__init__("relay", upstream=upstream)
         self.arrivals: list[float] = []
 
-    def answer(self, body: bytes, authorization: str | None):
+    def answer(self, *request):
         self.arrivals.append(time.monotonic())
-        return super().answer(body, authorization)
+        return super().answer(*request)
 
 
 def per_window(arrivals: list[float], window: float) -> list[int]:
@@ -322,13 +322,7 @@ class Bench:
         then another token under load from every replica at once."""
         with CountingRelay(upstream=f"{stack.auth_url}/o/introspect/") as relay:
             servers = [
-                self.replica(
-                    stack,
-                    RESOURCE_SERVER_INTROSPECTION_URL=relay.url,
-                    # The relay serves no keys: the signed answers it passes on verify against the AS's own.
-                    RESOURCE_SERVER_JWKS_URL=jwks_url(stack),
-                    RESOURCE_SERVER_TOKEN_CACHING_SECONDS=str(WINDOW_SECONDS),
-                )
+                self.replica(stack, **through(relay, stack), RESOURCE_SERVER_TOKEN_CACHING_SECONDS=str(WINDOW_SECONDS))
                 for _ in range(replicas)
             ]
             workers = {worker for server in servers for worker in all_workers(server)}
@@ -703,8 +697,14 @@ def start_stack_twice(*args, **environment) -> Stack:
         return start_stack(*args, **environment)
 
 
-def jwks_url(stack: Stack) -> str:
-    return f"{stack.auth_url}/o/.well-known/jwks.json"
+def through(relay: FakeAuthorizationServer, stack: Stack) -> dict:
+    """A replica's environment to introspect through ``relay``: the signed answers it passes on
+    are the stack's AS's, whose keys and issuer are not at the relay's origin (the defaults)."""
+    return {
+        "RESOURCE_SERVER_INTROSPECTION_URL": relay.url,
+        "RESOURCE_SERVER_JWKS_URL": f"{stack.auth_url}/o/.well-known/jwks.json",
+        "RESOURCE_SERVER_ISSUER": stack.auth_url,
+    }
 
 
 def shipped(stack: Stack) -> Server:
