@@ -24,7 +24,7 @@ from shared.token_introspection import CLAIM, MEDIA_TYPE, TYPE
 
 from .fake_authorization_server import FAULTS, INTROSPECTED, JWKS_PATH, FakeAuthorizationServer
 from .oauth import bearer
-from .stack import signing_key
+from .stack import ROOT, signing_key
 from .test_token_cache import me_on_a_connection_of_its_own
 
 # The AS's clock and ours are one (loopback); an answer is signed while we wait.
@@ -228,3 +228,15 @@ def test_a_signed_answer_with_a_fault_is_503(fake_as, fault):
     assert_unavailable(me_with_a_new_token(fake_as, fault, token))
 
     assert token not in server.log.read_text()[logged_before:]
+
+
+# What the documentation says of it.
+
+
+def test_the_variables_table_says_signed_answers_must_carry_the_issuer():
+    """A signed answer whose iss is not RESOURCE_SERVER_ISSUER is refused (docs/resource-server.md), as a
+    revocation notice is: an API whose RESOURCE_SERVER_ISSUER is not the AS's issuer answers every token 503."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    row = next(line for line in lines if line.startswith("| `RESOURCE_SERVER_ISSUER`"))
+
+    assert "introspection" in row or "signed answers" in row, row
