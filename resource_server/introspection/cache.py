@@ -29,6 +29,13 @@ deletion from the shared cache (a revocation, an operator's flush) therefore
 reaches every process within RESOURCE_SERVER_LOCAL_CACHE_SECONDS; ``forget()``
 deletes from both layers at once in this process.
 
+An API that requires signed answers (RESOURCE_SERVER_INTROSPECTION_SIGNED, RFC
+9701) keeps them under keys of their own (SIGNED_KEY_PREFIX), in both layers: a
+plain answer, which anything between the servers could have written, cached
+before signing was turned on (the shared cache outlives restarts) or by a
+replica that does not sign yet (on the same cache), is never read as one the AS
+signed. The prefix is chosen when the settings are read, not on each hit.
+
 A token that no process has cached is introspected once for the whole API, not
 once per thread, worker or replica that meets it at the same moment (a burst of
 requests with a new token, or every request at the end of a caching window):
@@ -51,6 +58,7 @@ from collections.abc import Callable
 from cachetools import TLRUCache
 from django.conf import settings
 from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
 from .cache_backends import SharedDiskCache, UntrustedCacheEntry
@@ -63,6 +71,9 @@ cache_outage_log = ThrottledLog(log)
 untrusted_entry_log = ThrottledLog(log)
 
 KEY_PREFIX = "introspection:"
+SIGNED_KEY_PREFIX = "introspection-signed:"
+# Every key ends with the token's SHA-256 in hex: the name a revocation gives the token (revocations.py).
+HASH_CHARS = 64
 SIGNING_SALT = "introspection.cache"
 # The per-process layer's bound: past it the least recently used answer goes
 # (and is read from the shared cache again). An answer is about a kilobyte.
@@ -117,10 +128,22 @@ class LocalLayer:
 local = LocalLayer()
 
 
+def mode_prefix() -> str:
+    """The keys of this API's answers: signed ones apart from plain ones."""
+    return SIGNED_KEY_PREFIX if introspection_settings.INTROSPECTION_SIGNED else KEY_PREFIX
+
+
+key_prefix = mode_prefix()
+
+
 def forget_local_answers(*, setting: str, **kwargs) -> None:
     """Settings changed (``override_settings`` in tests): answers kept under the old ones are not reused."""
+    global key_prefix
     if setting.startswith("RESOURCE_SERVER_") or setting in ("CACHES", "SECRET_KEY"):
         local.clear()
+    if setting == "RESOURCE_SERVER_INTROSPECTION_SIGNED":
+        with contextlib.suppress(ImproperlyConfigured):  # a bad value is refused where it is read
+            key_prefix = mode_prefix()
 
 
 setting_changed.connect(forget_local_answers)
@@ -131,7 +154,7 @@ def shared_cache():
 
 
 def key(token: str) -> str:
-    return KEY_PREFIX + hashlib.sha256(token.encode()).hexdigest()
+    return key_prefix + hashlib.sha256(token.encode()).hexdigest()
 
 
 def lifetime(claims: dict) -> int:
@@ -256,6 +279,12 @@ def forget(token: str) -> None:
     forget_key(key(token))
 
 
+def forget_hash(token_hash: str) -> None:
+    """forget() for the token of this hash, signed answers and plain (a replica of the other mode reads them)."""
+    for prefix in (KEY_PREFIX, SIGNED_KEY_PREFIX):
+        forget_key(prefix + token_hash)
+
+
 def forget_key(cache_key: str) -> None:
     local.delete(cache_key)
     try:
@@ -341,7 +370,7 @@ def answer(token: str, introspect: Callable[[str], dict]) -> dict:
         claims = get(token)  # another thread of this process may have asked meanwhile
         if claims is not None:
             return claims
-        lock_key = LOCK_PREFIX + cache_key.removeprefix(KEY_PREFIX)
+        lock_key = LOCK_PREFIX + cache_key
         if take_lock(lock_key):
             try:
                 return introspected(token, introspect)

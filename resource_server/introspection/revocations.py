@@ -98,7 +98,7 @@ class Tombstones(dict):
         which, get = (2 if own else 1), self.get  # straight lookups: this runs on every hit while any is kept
         for name in (
             ("all", ""),
-            ("token", cache_key[len(cache.KEY_PREFIX) :]),
+            ("token", cache_key[-cache.HASH_CHARS :]),
             ("sub", claims.get("sub")),
             ("client_id", claims.get("client_id")),
         ):
@@ -124,7 +124,7 @@ def publish(kind: str, value: str) -> None:
     received = time.time()
     tombstones.add(kind, value, received, received)
     if kind == "token":
-        cache.forget_key(cache.KEY_PREFIX + value)
+        cache.forget_hash(value)
     shared = cache.shared_cache()
     try:
         number = shared.incr(COUNTER)

@@ -14,6 +14,7 @@ for an AS that does not answer, and a log line that never holds the token.
 """
 
 import logging
+import math
 import time
 
 from shared.token_introspection import CLAIM, MEDIA_TYPE, TYPE
@@ -83,7 +84,8 @@ def check_claims(claims: dict) -> None:
     if introspection_settings.CLIENT_ID not in (audience if isinstance(audience, list) else [audience]):
         raise Refused("its aud does not name RESOURCE_SERVER_CLIENT_ID")
     iat, now = claims.get("iat"), time.time()
-    if isinstance(iat, bool) or not isinstance(iat, int):
+    # RFC 7519 §2 NumericDate: "non-integer values can be represented"; json reads NaN and 1e999 (inf) too.
+    if isinstance(iat, bool) or not isinstance(iat, int | float) or not math.isfinite(iat):
         raise Refused("its iat is not a number of seconds")
     if iat > now + CLOCK_SKEW_SECONDS:
         raise Refused("its iat is in the future")

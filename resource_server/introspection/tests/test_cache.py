@@ -216,6 +216,49 @@ class LocalLayerIsolationTests(SimpleTestCase):
         self.assertIsNone(cache.get("tok"))
 
 
+PLAIN = override_settings(RESOURCE_SERVER_INTROSPECTION_SIGNED=False)
+SIGNED = override_settings(RESOURCE_SERVER_INTROSPECTION_SIGNED=True)
+
+
+@override_settings(RESOURCE_SERVER_TOKEN_CACHING_SECONDS=60, RESOURCE_SERVER_LOCAL_CACHE_SECONDS=60)
+class SigningModeTests(SimpleTestCase):
+    """One token cache for an API that requires signed answers and one that does not (before the
+    upgrade, or a replica not yet upgraded): neither reads the other's answers, in either layer."""
+
+    def setUp(self):
+        caches["default"].clear()
+        cache.local.clear()
+
+    def cached_in(self, mode) -> str:
+        """The key of an answer for "tok" put by an API in ``mode``, kept in both layers."""
+        with mode:
+            cache.put("tok", ACTIVE, time.time())
+            return cache.key("tok")
+
+    def assert_unread_in(self, mode, written: str):
+        with mode:
+            # Its own layer holds the entry too, as if this process had changed mode without clearing it.
+            cache.local.put(written, ACTIVE, time.time() + 60, time.time())
+            self.assertIsNotNone(caches["default"].get(written))
+            self.assertNotEqual(cache.key("tok"), written)
+            self.assertIsNone(cache.get("tok"))
+
+    def test_an_api_that_requires_signed_answers_reads_no_plain_one(self):
+        self.assert_unread_in(SIGNED, self.cached_in(PLAIN))
+
+    def test_an_api_without_signing_reads_no_signed_answer(self):
+        self.assert_unread_in(PLAIN, self.cached_in(SIGNED))
+
+    def test_each_reads_its_own(self):
+        for mode in (PLAIN, SIGNED):
+            with self.subTest(signed=mode is SIGNED):
+                self.cached_in(mode)
+                cache.local.clear()  # from the shared cache, as another process reads it
+                with mode:
+                    self.assertEqual(cache.get("tok"), ACTIVE)
+                    self.assertEqual(cache.get("tok"), ACTIVE)  # and from its own layer
+
+
 class SlowAuthorizationServer:
     """``introspect`` for cache.answer(): counts its calls, each taking ``seconds``."""
 
@@ -258,7 +301,7 @@ class SingleFlightTests(SimpleTestCase):
         self.assertEqual(server.calls, 1)
 
     def test_a_process_waits_for_the_answer_that_another_process_stores(self):
-        lock_key = cache.LOCK_PREFIX + cache.key("tok").removeprefix(cache.KEY_PREFIX)
+        lock_key = cache.LOCK_PREFIX + cache.key("tok")
         caches["default"].add(lock_key, 1, timeout=10)  # another process is asking
         storing = threading.Timer(0.05, cache.put, args=("tok", ACTIVE, time.time()))
         storing.start()
@@ -276,7 +319,7 @@ class SingleFlightTests(SimpleTestCase):
 
     @override_settings(RESOURCE_SERVER_INTROSPECTION_TIMEOUT=0.2)
     def test_a_lock_that_nobody_releases_costs_a_wait_then_an_introspection(self):
-        lock_key = cache.LOCK_PREFIX + cache.key("tok").removeprefix(cache.KEY_PREFIX)
+        lock_key = cache.LOCK_PREFIX + cache.key("tok")
         caches["default"].add(lock_key, 1, timeout=10)  # written by a process that died, or by someone else
         server = SlowAuthorizationServer(ACTIVE, seconds=0)
 

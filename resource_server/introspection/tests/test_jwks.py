@@ -111,3 +111,51 @@ class KeySetTests(SimpleTestCase):
         self.now += jwks.RETRY_SECONDS
         self.fetch.side_effect = None
         self.assertIs(self.keys.key(KID), KEY)
+
+    def test_a_key_the_as_no_longer_publishes_stops_verifying_once_the_keys_are_stale(self):
+        self.assertIs(self.keys.key(KID), KEY)
+        self.fetch.return_value = {"new": KEY}  # the AS dropped KID
+
+        self.now += jwks.MAX_AGE_SECONDS - 0.1
+        self.assertIs(self.keys.key(KID), KEY)  # fresh still: no call
+        self.assertEqual(self.fetch.call_count, 1)
+
+        self.now += 0.1
+        self.assertIsNone(self.keys.key(KID))
+        self.assertEqual(self.fetch.call_count, 2)
+
+    def test_a_key_the_as_still_publishes_keeps_verifying_with_one_refetch(self):
+        self.keys.key(KID)
+        self.now += jwks.MAX_AGE_SECONDS
+
+        for _ in range(3):
+            self.assertIs(self.keys.key(KID), KEY)
+            self.now += 1
+
+        self.assertEqual(self.fetch.call_count, 2)
+
+    def test_stale_keys_whose_refetch_fails_verify_nothing(self):
+        self.keys.key(KID)
+        self.now += jwks.MAX_AGE_SECONDS
+        self.fetch.side_effect = jwks.JWKSUnavailable()
+
+        for _ in range(3):  # fail closed: 503, whose retry the AS makes; no call within the second
+            with self.assertRaises(jwks.JWKSUnavailable):
+                self.keys.key(KID)
+        self.assertEqual(self.fetch.call_count, 2)
+
+        self.now += jwks.RETRY_SECONDS
+        self.fetch.side_effect = None
+        self.assertIs(self.keys.key(KID), KEY)
+        self.assertEqual(self.fetch.call_count, 3)
+
+    def test_junk_kids_on_stale_keys_still_refetch_at_most_once_per_interval(self):
+        self.keys.key(KID)
+        self.now += jwks.MAX_AGE_SECONDS
+        self.assertIsNone(self.keys.key("junk"))  # the refetch the stale keys were due
+        for number in range(50):
+            with self.assertRaises(jwks.JWKSUnavailable):
+                self.keys.key(f"junk-{number}")
+        self.assertIs(self.keys.key(KID), KEY)  # fresh again
+
+        self.assertEqual(self.fetch.call_count, 2)

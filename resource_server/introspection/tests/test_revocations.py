@@ -110,6 +110,22 @@ class LogTests(SimpleTestCase):
 
         self.assertIsNone(caches["default"].get(cache.key("tok-a")))
 
+    def test_a_token_revocation_deletes_the_answers_of_both_signing_modes(self):
+        # A replica that does not sign yet receives the notice, on the token cache of one that does.
+        with override_settings(RESOURCE_SERVER_INTROSPECTION_SIGNED=True):
+            cache.put("tok-a", ALICE, time.time())
+            signed = cache.key("tok-a")
+        cache.put("tok-a", ALICE, time.time())
+
+        revocations.publish("token", hashlib.sha256(b"tok-a").hexdigest())
+
+        self.assertIsNone(caches["default"].get(signed))
+        self.assertIsNone(caches["default"].get(cache.key("tok-a")))
+
+    @override_settings(RESOURCE_SERVER_INTROSPECTION_SIGNED=True)
+    def test_each_revocation_evicts_signed_answers_here_and_in_another_process(self):
+        self.test_each_revocation_evicts_what_it_names_here_and_in_another_process()
+
     def test_an_answer_asked_after_the_revocation_is_trusted(self):
         revocations.publish("sub", "alice")
         later = time.time() + revocations.SKEW + 0.01

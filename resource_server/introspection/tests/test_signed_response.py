@@ -178,6 +178,8 @@ class SignedAnswerTests(SimpleTestCase):
             "no iat": (signed(claims(iat=None)), "its iat is not a number of seconds"),
             "iat a string": (signed(claims(iat=str(now))), "its iat is not a number of seconds"),
             "iat true": (signed(claims(iat=True)), "its iat is not a number of seconds"),
+            "iat NaN": (signed(claims(iat=float("nan"))), "its iat is not a number of seconds"),
+            "iat infinite": (signed(claims(iat=float("inf"))), "its iat is not a number of seconds"),
             "iat in the future": (signed(claims(iat=now + 60)), "its iat is in the future"),
             "iat older than the call: a replay": (
                 signed(claims(iat=now - 30 - 5 - 2)),  # the clock difference, INTROSPECTION_TIMEOUT, and more
@@ -252,6 +254,45 @@ class SignedAnswerTests(SimpleTestCase):
         with mock.patch.object(jwks.keys, "fetched", jwks.keys.fetched - jwks.REFETCH_SECONDS):
             self.assertEqual(self.get(rotated).status_code, 200)
         self.assertEqual(self.fetch.call_count, 2)
+
+    def test_a_key_the_as_no_longer_publishes_stops_verifying_its_answers(self):
+        self.assertEqual(self.get(signed(claims())).status_code, 200)
+        # The AS drops the key (docs/openid-connect.md, rotating the key, step 3; or a key that
+        # leaked): its JWKS no longer has it, JWKS being cacheable for an hour.
+        self.fetch.return_value = {"new": JWK.generate(kty="RSA", size=2048).public()}
+        a_day_later = jwks.keys.timer() + 24 * 3600
+
+        # A day later, whoever holds the dropped key signs an answer with it.
+        with (
+            mock.patch.object(jwks.keys, "timer", lambda: a_day_later),
+            self.assertLogs("introspection.signed_response", "WARNING"),
+        ):
+            self.assert_unavailable(self.get(signed(claims())))
+        self.assertEqual(self.fetch.call_count, 2)
+
+    def test_an_answer_cached_while_signing_was_off_is_not_served_once_it_is_on(self):
+        # Signing off (before the upgrade, or a replica not yet upgraded, on the same token
+        # cache): a plain answer, which anything between the servers could have written.
+        with override_settings(RESOURCE_SERVER_INTROSPECTION_SIGNED=False):
+            self.post.return_value = answer(json.dumps(ACTIVE), "application/json")
+            self.assertEqual(self.client.get("/api/me/", HTTP_AUTHORIZATION="Bearer tok-plain").status_code, 200)
+
+        # Signing on (this process's own layer is empty, as after a restart): the AS's signed answer says inactive.
+        self.post.return_value = answer(signed(claims(token_introspection={"active": False})))
+        response = self.client.get("/api/me/", HTTP_AUTHORIZATION="Bearer tok-plain")
+
+        self.assertEqual(self.post.call_count, 2)
+        self.assertEqual(response.status_code, 401)
+
+    def test_an_iat_with_a_fraction_of_a_second_is_a_numeric_date(self):
+        # RFC 7519 §2 NumericDate, which RFC 9701 §5's iat is: "non-integer values can be represented".
+        for iat in (time.time(), float(int(time.time())), time.time() + 29.5, time.time() - 30 - 5 + 1.5):
+            with self.subTest(iat=iat):
+                self.assertEqual(self.get(signed(claims(iat=iat))).status_code, 200)
+
+        # The same window as a whole number's.
+        self.assert_refused(signed(claims(iat=time.time() + 31.5)), "its iat is in the future")
+        self.assert_refused(signed(claims(iat=time.time() - 30 - 5 - 1.5)), "its iat is too old: an answer replayed")
 
     def test_without_the_jwks_the_api_answers_503(self):
         self.fetch.side_effect = jwks.JWKSUnavailable()
