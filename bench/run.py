@@ -188,12 +188,10 @@ class Bench:
         # Both stacks start at once: most of it is waiting on migrations and servers.
         with ThreadPoolExecutor(max_workers=1) as pool:
             compose = (
-                None
-                if reason
-                else pool.submit(start_stack_twice, "credentials", "postgres", RS_CACHE_URL=self.redis_url)
+                None if reason else pool.submit(start_stack, "credentials", "postgres", RS_CACHE_URL=self.redis_url)
             )
             try:
-                self.stacks["embedded"] = start_stack_twice("credentials", "sqlite")
+                self.stacks["embedded"] = start_stack("credentials", "sqlite")
             finally:
                 if compose is not None:
                     self.stacks["compose"] = compose.result()
@@ -684,17 +682,6 @@ class Bench:
                     break
             if requests_seen >= 2 * count and misses < 0.01 * requests_seen:
                 return
-
-
-def start_stack_twice(*args, **environment) -> Stack:
-    """tests.stack.start_stack, once more if a step of its setup failed: stacks starting at the
-    same time (both of ours, or a test's) run collectstatic into the same folder, and one can
-    find a file gone that the other is replacing."""
-    try:
-        return start_stack(*args, **environment)
-    except subprocess.CalledProcessError as error:
-        print(f"bench: starting a stack failed ({error}), once more", flush=True)
-        return start_stack(*args, **environment)
 
 
 def through(relay: FakeAuthorizationServer, stack: Stack) -> dict:

@@ -8,6 +8,7 @@ the team API's process starts on first use (``Stack.team_api``).
 """
 
 import contextlib
+import fcntl
 import os
 import secrets
 import socket
@@ -78,6 +79,14 @@ class Databases:
 
         with psycopg.connect(self.server_url(), autocommit=True) as connection:
             connection.execute(statement)
+
+
+def collect_static(env: dict) -> None:
+    """collectstatic into the one STATIC_ROOT, one stack at a time: stacks that start together (the
+    suite's processes, the benchmark's) would otherwise replace each other's files as they copy them."""
+    with open(Path(tempfile.gettempdir()) / "split-oauth2-collectstatic.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        manage("auth_server", "collectstatic", "--no-input", env=env)
 
 
 def manage(server: str, *args: str, env: dict) -> None:
@@ -384,7 +393,7 @@ def start_stack(mode: str, database: str, **resource_environment) -> Stack:
         "OIDC_RSA_PRIVATE_KEY": signing_key(),
     }
     manage("auth_server", "migrate", "--no-input", env=auth_env)
-    manage("auth_server", "collectstatic", "--no-input", env=auth_env)
+    collect_static(auth_env)
     manage("auth_server", "seed", env=auth_env)
     auth = Server("auth", auth_env, auth_port)
     manage("resource_server", "migrate", "--no-input", env=resource_env)
