@@ -1,9 +1,9 @@
 """End-to-end fixtures: the servers really running.
 
 By default every test that uses ``stack`` runs against servers this suite starts
-itself, in token mode and in credentials mode, on SQLite and, when
-TEST_DATABASE_URL names a PostgreSQL server, on PostgreSQL. ``team_api`` adds the
-second example API, in the same mode.
+itself, in credentials mode on SQLite and in token mode on PostgreSQL when
+TEST_DATABASE_URL names a PostgreSQL server (else on SQLite too). ``team_api``
+adds the second example API, in the same mode.
 
 With E2E_AUTH_URL, E2E_RESOURCE_URL and E2E_TEAM_URL set (``make test-compose``),
 the same tests run against those servers instead, in the mode E2E_MODE names, with
@@ -23,12 +23,14 @@ from .oauth import Client
 from .stack import Server, Stack, free_port, manage, resource_server_environment, seed_secrets, start_stack
 
 EXTERNAL = bool(os.environ.get("E2E_AUTH_URL"))
-MODES = ["token", "credentials"]
-DATABASES = ["sqlite"] + (["postgres"] if os.environ.get("TEST_DATABASE_URL") else [])
+# Each caller mode once and each database once, in two stacks: credentials mode on
+# SQLite (what make run starts) and token mode on PostgreSQL. Neither mode's code
+# depends on the database, and make test-compose runs both modes on PostgreSQL.
+# Without PostgreSQL, both modes run on SQLite.
 PARAMS = (
     [(os.environ.get("E2E_MODE", "credentials"), "compose")]
     if EXTERNAL
-    else [(mode, database) for database in DATABASES for mode in MODES]
+    else [("credentials", "sqlite"), ("token", "postgres" if os.environ.get("TEST_DATABASE_URL") else "sqlite")]
 )
 
 # Tests of the Compose deployment itself need the stack that make test-compose starts.
