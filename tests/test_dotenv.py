@@ -252,32 +252,6 @@ def test_an_older_env_gets_the_client_id_of_its_credentials_not_the_seeded_one(f
     assert written["RESOURCE_SERVER_INTROSPECTION_CREDENTIALS"] == "billing:an0ther"
 
 
-@pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker compose command")
-def test_compose_gives_an_api_the_client_id_of_its_credentials_not_the_seeded_one(folder):
-    """As outside Compose: an API introspecting as another client than the seeded one is that client, the aud
-    of its signed answers; the seeded client_id beside those credentials stops it from starting."""
-    older = (
-        "OAUTH_RS_CLIENT_ID=resource-server\nOAUTH_RS_CLIENT_SECRET=s3cret\n"
-        'RESOURCE_SERVER_INTROSPECTION_CREDENTIALS="billing:an0ther"\n'
-    )
-    written = add_missing(folder, older)
-
-    result = subprocess.run(
-        ["docker", "compose", "-f", str(ROOT / "compose.yaml"), "-p", "split-oauth2-client-id"]
-        + ["--env-file", str(folder / ".env"), "config", "--format", "json"],
-        cwd=folder,
-        env={**environment(), "HOME": os.environ.get("HOME", str(folder))},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-    assert result.returncode == 0, result.stderr
-    api = json.loads(result.stdout)["services"]["resource-server"]["environment"]
-    assert api["RESOURCE_SERVER_INTROSPECTION_CREDENTIALS"] == "billing:an0ther"
-    assert api["RESOURCE_SERVER_CLIENT_ID"] == written["RESOURCE_SERVER_CLIENT_ID"] == "billing"
-
-
 def test_a_copied_template_gets_each_client_id_with_its_credentials(folder):
     shutil.copy(folder / ".env.example", folder / ".env")
 

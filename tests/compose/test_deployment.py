@@ -14,6 +14,8 @@ from shared import gunicorn_conf
 from ..stack import ROOT, compose
 from .containers import HARDENED, IMAGE, docker, inspect, python_in, services
 
+CREDENTIALS = "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS="
+
 # Who is on which network: the proxy is the only way in, and only the APIs reach Redis.
 NETWORKS = {
     "proxy": {"edge"},
@@ -188,6 +190,41 @@ def test_a_missing_secret_stops_compose_with_its_name(tmp_path, secret):
 
     assert result.returncode != 0
     assert secret in result.stderr
+
+
+def test_compose_gives_an_api_the_client_id_of_its_credentials_not_the_seeded_one(tmp_path):
+    """An API introspecting as another client than the seeded one is that client, the aud of its signed
+    answers: the seeded client_id beside those credentials would stop it from starting. An older .env,
+    upgraded with --add-missing as docs/compose.md says."""
+    lines = Path(os.environ["E2E_ENV_FILE"]).read_text().splitlines()
+    kept = [line for line in lines if not line.startswith(("RESOURCE_SERVER_CLIENT_ID=", CREDENTIALS))]
+    (tmp_path / ".env").write_text("\n".join([*kept, f'{CREDENTIALS}"billing:an0ther"']) + "\n")
+    (tmp_path / ".env.example").write_text((ROOT / ".env.example").read_text())
+    upgrade = subprocess.run(
+        ["python3", "-m", "shared.dotenv", "--add-missing"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+
+    result = subprocess.run(
+        ["docker", "compose", "-p", "split-oauth2-client-id", "--env-file", str(tmp_path / ".env")]
+        + ["config", "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        # The suite's environment holds the stack's own values, which Compose would prefer to the file's.
+        env={name: value for name, value in os.environ.items() if not name.startswith("RESOURCE_SERVER_")},
+    )
+
+    assert result.returncode == 0, result.stderr
+    api = json.loads(result.stdout)["services"]["resource-server"]["environment"]
+    assert api["RESOURCE_SERVER_INTROSPECTION_CREDENTIALS"] == "billing:an0ther"
+    assert api["RESOURCE_SERVER_CLIENT_ID"] == "billing"
 
 
 def test_the_database_script_gives_a_running_stack_an_api_it_did_not_have(team_api):
