@@ -13,6 +13,7 @@ answer hides it. A genuine answer from the same fake is accepted: the refusals a
 the faults' doing.
 """
 
+import json
 import secrets
 import time
 
@@ -231,6 +232,20 @@ def test_a_signed_answer_with_a_fault_is_503(fake_as, fault):
 
 
 # What the documentation says of it.
+
+
+def test_the_cost_the_documentation_cites_is_the_one_make_bench_measured():
+    """README and docs/resource-server.md give the cost of a signed cold introspection against a plain
+    one: the figure of the last make bench (docs/benchmarks.json), whose report has its section and target."""
+    measured = json.loads((ROOT / "docs" / "benchmarks.json").read_text())["signed_introspection"]["ratio"]
+    benchmarks = (ROOT / "docs" / "benchmarks.md").read_text()
+
+    assert "## 10. Signed introspection answers" in benchmarks
+    assert "signed cold introspection costs ≤ 1.3 × a plain one" in benchmarks.partition("## Targets")[2]
+    for page in ("README.md", "docs/resource-server.md"):
+        text = " ".join((ROOT / page).read_text().split())
+        assert f"{measured:.2f} ×" in text, page
+        assert "section 10" in text, page
 
 
 def test_the_variables_table_says_signed_answers_must_carry_the_issuer():
