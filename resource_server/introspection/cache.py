@@ -128,22 +128,24 @@ class LocalLayer:
 local = LocalLayer()
 
 
-def mode_prefix() -> str:
-    """The keys of this API's answers: signed ones apart from plain ones."""
-    return SIGNED_KEY_PREFIX if introspection_settings.INTROSPECTION_SIGNED else KEY_PREFIX
+# The keys of this API's answers, signed ones apart from plain ones: chosen once the settings
+# are checked (IntrospectionConfig.ready), not at import, which comes before (config/wsgi.py)
+# and would turn a configuration error into a traceback instead of its one line.
+key_prefix: str | None = None
 
 
-key_prefix = mode_prefix()
+def choose_key_prefix() -> None:
+    global key_prefix
+    key_prefix = SIGNED_KEY_PREFIX if introspection_settings.INTROSPECTION_SIGNED else KEY_PREFIX
 
 
 def forget_local_answers(*, setting: str, **kwargs) -> None:
     """Settings changed (``override_settings`` in tests): answers kept under the old ones are not reused."""
-    global key_prefix
     if setting.startswith("RESOURCE_SERVER_") or setting in ("CACHES", "SECRET_KEY"):
         local.clear()
     if setting == "RESOURCE_SERVER_INTROSPECTION_SIGNED":
         with contextlib.suppress(ImproperlyConfigured):  # a bad value is refused where it is read
-            key_prefix = mode_prefix()
+            choose_key_prefix()
 
 
 setting_changed.connect(forget_local_answers)
