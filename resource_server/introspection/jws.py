@@ -18,6 +18,8 @@ from jwcrypto.jws import JWS
 
 from . import jwks
 
+# An ``iat`` this far ahead of our clock is a difference between the two servers' clocks; further is refused.
+CLOCK_SKEW_SECONDS = 30
 COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 # The checks, in the order they are made: Unverified.check names the one that failed.

@@ -30,8 +30,6 @@ refusal_log = ThrottledLog(log)
 CONTENT_TYPE = "application/secevent+jwt"
 MAX_BYTES = 16 * 1024
 ALGORITHM = "RS256"
-# An ``iat`` this far ahead of our clock is a clock difference; further is refused.
-FUTURE_SECONDS = 30
 MAX_JTI = 255
 REPLAY_PREFIX = "introspection-event:"
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -86,7 +84,7 @@ def check_claims(claims: dict) -> None:
         raise invalid("The SET's iat must be a number of seconds.")
     if iat < now - introspection_settings.EVENTS_MAX_AGE:
         raise invalid("The SET is stale: its iat is too old.")
-    if iat > now + FUTURE_SECONDS:
+    if iat > now + jws.CLOCK_SKEW_SECONDS:
         raise invalid("The SET's iat is in the future.")
     jti = claims.get("jti")
     if not (isinstance(jti, str) and 0 < len(jti) <= MAX_JTI):

@@ -27,8 +27,6 @@ from .throttled_log import ThrottledLog
 log = logging.getLogger(__name__)
 refusal_log = ThrottledLog(log)
 
-# An ``iat`` this far from our clock is a clock difference (as for the AS's SETs); further is refused.
-CLOCK_SKEW_SECONDS = 30
 # Why an answer whose JWS fails each check of jws.py is refused.
 UNVERIFIED = {
     jws.NOT_COMPACT: "it is not a JWS in compact serialization",
@@ -87,8 +85,8 @@ def check_claims(claims: dict) -> None:
     # RFC 7519 §2 NumericDate: "non-integer values can be represented"; json reads NaN and 1e999 (inf) too.
     if isinstance(iat, bool) or not isinstance(iat, int | float) or not math.isfinite(iat):
         raise Refused("its iat is not a number of seconds")
-    if iat > now + CLOCK_SKEW_SECONDS:
+    if iat > now + jws.CLOCK_SKEW_SECONDS:
         raise Refused("its iat is in the future")
     # Signed during this call: an older answer is one recorded earlier and played back.
-    if iat < now - CLOCK_SKEW_SECONDS - introspection_settings.INTROSPECTION_TIMEOUT:
+    if iat < now - jws.CLOCK_SKEW_SECONDS - introspection_settings.INTROSPECTION_TIMEOUT:
         raise Refused("its iat is too old: an answer replayed")

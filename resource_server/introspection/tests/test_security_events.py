@@ -8,17 +8,15 @@ from unittest import mock
 from django.core.cache import caches
 from django.test import Client, SimpleTestCase, override_settings
 from jwcrypto.jwk import JWK
-from jwcrypto.jws import JWS
 
 from introspection import cache, jwks, revocations
 from introspection import security_events as events
 from introspection.throttled_log import ThrottledLog
 
+from . import jose
+from .jose import AS_KEY, AS_KID, FOREIGN_KEY
 from .test_revocations import ANSWERS, BOB, CAROL, Process
 
-AS_KEY = JWK.generate(kty="RSA", size=2048)
-AS_KID = AS_KEY.thumbprint()
-FOREIGN_KEY = JWK.generate(kty="RSA", size=2048)
 ISSUER = "http://as.invalid"
 RESOURCE = "http://testserver/"
 TOKEN_A = hashlib.sha256(b"tok-a").hexdigest()
@@ -61,17 +59,11 @@ def claims(**changes) -> dict:
 
 
 def signed(payload: dict, key: JWK = AS_KEY, **header) -> str:
-    jws = JWS(json.dumps(payload))
-    jws.add_signature(key, None, json.dumps({"alg": "RS256", "typ": "secevent+jwt", "kid": AS_KID, **header}))
-    return jws.serialize(compact=True)
-
-
-def b64(value) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+    return jose.signed(payload, key, **{"typ": "secevent+jwt", **header})
 
 
 def unsigned(payload: dict) -> str:
-    return f"{b64({'alg': 'none', 'typ': 'secevent+jwt', 'kid': AS_KID})}.{b64(payload)}."
+    return jose.unsigned(payload, "secevent+jwt")
 
 
 def hmac_signed(payload: dict) -> str:

@@ -9,16 +9,15 @@ import requests
 from django.core.cache import caches
 from django.test import SimpleTestCase, override_settings
 from jwcrypto.jwk import JWK
-from jwcrypto.jws import JWS
 
 from introspection import cache, client, jwks, signed_response
 from introspection.errors import IntrospectionUnavailable
 from introspection.throttled_log import ThrottledLog
 from shared.token_introspection import MEDIA_TYPE, TYPE
 
-AS_KEY = JWK.generate(kty="RSA", size=2048)
-AS_KID = AS_KEY.thumbprint()
-FOREIGN_KEY = JWK.generate(kty="RSA", size=2048)
+from . import jose
+from .jose import AS_KEY, AS_KID, FOREIGN_KEY, b64
+
 EC_KEY = JWK.generate(kty="EC", crv="P-256")
 ISSUER = "http://as.invalid"  # the introspection URL's origin (config/settings/test.py)
 CLIENT_ID = "rs"  # of RESOURCE_SERVER_INTROSPECTION_CREDENTIALS, rs:secret
@@ -38,18 +37,11 @@ def claims(**changes) -> dict:
 
 
 def signed(payload, key: JWK = AS_KEY, **header) -> str:
-    jws = JWS(payload if isinstance(payload, str) else json.dumps(payload))
-    jws.add_signature(key, None, json.dumps({"alg": "RS256", "typ": TYPE, "kid": AS_KID, **header}))
-    return jws.serialize(compact=True)
-
-
-def b64(value) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+    return jose.signed(payload, key, **{"typ": TYPE, **header})
 
 
 def unsigned(payload: dict) -> str:
-    """alg none, made by hand: jwcrypto refuses to make one."""
-    return f"{b64({'alg': 'none', 'typ': TYPE, 'kid': AS_KID})}.{b64(payload)}."
+    return jose.unsigned(payload, TYPE)
 
 
 def hmac_signed(payload: dict) -> str:
