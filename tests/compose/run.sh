@@ -58,6 +58,13 @@ compose up -d --no-build --wait --wait-timeout 240
 export E2E_AUTH_URL="http://127.0.0.1:$AS_PORT" E2E_RESOURCE_URL="http://127.0.0.1:$RS_PORT" \
   E2E_TEAM_URL="http://127.0.0.1:$TEAM_RS_PORT"
 
+# TESTS=... (make test-compose TESTS=tests/compose/test_x.py) runs only those
+# tests, against the stack in credentials mode, while working on them.
+if [ -n "${TESTS:-}" ]; then
+  read -ra only <<<"$TESTS"
+  E2E_MODE=credentials "$PYTHON" -m pytest -p no:cacheprovider "${only[@]}"
+  exit
+fi
 E2E_MODE=credentials "$PYTHON" -m pytest -p no:cacheprovider tests --ignore=tests/compose/test_production.py
 
 # The first API only: the team API stays in credentials mode.
