@@ -4,6 +4,10 @@ Run as ``gunicorn -c python:shared.gunicorn_conf config.wsgi``.
 """
 
 import os
+import sys
+from pathlib import Path
+
+from shared import metrics
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -31,3 +35,48 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 control_socket_disable = True
 # Behind a TLS-terminating proxy, trust its X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# --- Metrics (shared/metrics.py, docs/operations.md "Metrics") ---
+# Checked and chosen here, before the application is preloaded: a bad bind stops
+# the server with one line, and prometheus_client must see its directory at import.
+try:
+    metrics_endpoint = metrics.parse_bind(os.environ.get(metrics.BIND_VARIABLE, ""))
+except metrics.BindError as error:
+    # The project's directory names the server, as its config/wsgi.py does: shared.serve
+    # starts gunicorn there, and Compose's --chdir applies before this file loads.
+    sys.exit(f"{Path.cwd().name}: configuration error: {error}")
+metrics_directory = metrics.multiprocess_directory()
+metrics_server = None
+
+
+def on_starting(server):
+    # gunicorn runs this hook after the preload (arbiter.py), so the master's own
+    # files go too: it serves no request, its values are all zero.
+    metrics.wipe_multiprocess_directory()
+
+
+def when_ready(server):
+    global metrics_server
+    if metrics_endpoint is not None:
+        try:
+            metrics_server = metrics.serve(*metrics_endpoint)
+        except OSError as error:
+            sys.exit(
+                f"{Path.cwd().name}: configuration error: {metrics.BIND_VARIABLE}: cannot listen on "
+                f"{os.environ[metrics.BIND_VARIABLE]} ({error.strerror}); choose a free host:port"
+            )
+        server.log.info("Serving metrics at http://%s/metrics", os.environ[metrics.BIND_VARIABLE])
+
+
+def post_fork(server, worker):
+    # The master forks its workers after when_ready: a worker must not hold the metrics port open.
+    if metrics_server is not None:
+        metrics_server.socket.close()
+
+
+def child_exit(server, worker):
+    metrics.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    metrics.remove_directory(metrics_directory)

@@ -11,7 +11,9 @@ RS_SECRET_KEY). ``all`` serves the three (``both`` is its former name).
 Each server gets only what it may see (shared.settings.AUDIENCES): its own
 variables, from the process environment first and .env second, and the process
 basics (PATH, HOME, LANG, VIRTUAL_ENV...) that belong to no audience. Ports come
-from AS_PORT, RS_PORT and TEAM_RS_PORT. In the foreground: Ctrl-C stops every
+from AS_PORT, RS_PORT and TEAM_RS_PORT, and the gunicorn masters' metrics ports
+(shared/metrics.py) from AS_METRICS_PORT, RS_METRICS_PORT and TEAM_RS_METRICS_PORT.
+In the foreground: Ctrl-C stops every
 server, and if one server exits the others are stopped too.
 """
 
@@ -33,13 +35,15 @@ class Instance:
     audience: str  # shared.settings.AUDIENCES
     port_variable: str  # as the user sets it
     default_port: int
+    metrics_port_variable: str  # the gunicorn master's /metrics (shared/metrics.py)
+    default_metrics_port: int
     prefix: str = ""  # removed from the names of its variables
     fixed: dict = field(default_factory=dict)  # set whatever the environment says
 
 
 SERVERS = {
-    "auth": Instance("auth_server", "auth_server", "AS_PORT", 8000),
-    "resource": Instance("resource_server", "resource_server", "RS_PORT", 8001),
+    "auth": Instance("auth_server", "auth_server", "AS_PORT", 8000, "AS_METRICS_PORT", 9100),
+    "resource": Instance("resource_server", "resource_server", "RS_PORT", 8001, "RS_METRICS_PORT", 9101),
     # The team instance's settings must not read .env: they would take the first
     # API's RS_* and RESOURCE_SERVER_* values for whatever the team leaves unset.
     "team": Instance(
@@ -47,6 +51,8 @@ SERVERS = {
         "team",
         "TEAM_RS_PORT",
         8002,
+        "TEAM_RS_METRICS_PORT",
+        9102,
         prefix="TEAM_",
         fixed={"RS_NAME": "team_server", "DJANGO_READ_DOT_ENV_FILE": "false"},
     ),
@@ -73,18 +79,25 @@ def environment_of(server: str) -> dict[str, str]:
     return {"DJANGO_SETTINGS_MODULE": "config.settings.local", **own, **instance.fixed}
 
 
-def port(server: str) -> str:
+def port(server: str, metrics: bool = False) -> str:
     instance = SERVERS[server]
-    value = os.environ.get(instance.port_variable) or dotenv_for(ROOT, instance.audience).get(instance.port_variable)
-    return value or str(instance.default_port)
+    variable, default = (
+        (instance.metrics_port_variable, instance.default_metrics_port)
+        if metrics
+        else (instance.port_variable, instance.default_port)
+    )
+    value = os.environ.get(variable) or dotenv_for(ROOT, instance.audience).get(variable)
+    return value or str(default)
 
 
 def start(server: str, environment: dict[str, str]) -> subprocess.Popen:
-    bind = f"{environment.get('BIND_HOST', '127.0.0.1')}:{port(server)}"
+    host = environment.get("BIND_HOST", "127.0.0.1")
+    # Each server's own metrics port: a GUNICORN_METRICS_BIND of the environment would name one for all three.
+    binds = {"GUNICORN_BIND": f"{host}:{port(server)}", "GUNICORN_METRICS_BIND": f"{host}:{port(server, metrics=True)}"}
     command = [sys.executable, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", "config.wsgi"]
     # A fixed command line: nothing in it comes from a request or a file (S603).
     return subprocess.Popen(  # noqa: S603
-        command, cwd=ROOT / SERVERS[server].project, env={**environment, "GUNICORN_BIND": bind}
+        command, cwd=ROOT / SERVERS[server].project, env={**environment, **binds}
     )
 
 

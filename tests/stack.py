@@ -23,10 +23,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from shared.serve import SERVERS
+
+from .metrics import Samples, scrape
+
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_API_SCOPES = "read write notes"
 TEAM_API_SCOPES = "team:read team:write team:notes"
 TEAM_PREFIX = "TEAM_"
+# compose.yaml's servers serve their metrics inside their containers only: read there.
+READ_COMPOSE_METRICS = (
+    "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9100/metrics', timeout=10).read().decode())"
+)
 # Only what a process needs to run; nothing of the caller's OAuth configuration.
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
@@ -106,19 +114,26 @@ class Server:
     port: int
     process: subprocess.Popen | None = None
     log: Path | None = None
+    # Where its gunicorn master serves /metrics: set as make run sets it (shared.serve).
+    metrics_port: int = field(default_factory=free_port)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
     def start(self) -> None:
         if self.log is None:
             self.log = Path(tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")[1])
+        env = {**self.env, SERVERS[self.name].metrics_port_variable: str(self.metrics_port)}
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "shared.serve", self.name],
                 cwd=ROOT,
-                env=self.env,
+                env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -251,6 +266,12 @@ class Stack:
             timeout=120,
         )
         return result.stdout
+
+    def metrics(self, server: str) -> Samples:
+        """The metrics of "auth", "resource" or "team": under Compose read inside its container (never published)."""
+        if self.compose_project:
+            return Samples.parse(compose("exec", "-T", f"{server}-server", "python", "-c", READ_COMPOSE_METRICS).stdout)
+        return scrape(next(running for running in self.servers if running.name == server).metrics_url)
 
     def logs(self) -> str:
         if self.compose_project:

@@ -32,7 +32,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: every answer names its request id, whatever answers it (shared/request_id.py).
+    # Outermost: counts every request and times it whole (django-prometheus, docs/operations.md "Metrics").
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # First to answer: every answer names its request id, whatever answers it (shared/request_id.py).
     "shared.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # CONTENT_SECURITY_POLICY below on every answer; the admin's pages may run its scripts.
@@ -47,6 +49,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Responses by view, method and status, and the view's duration. Outside axes, so
+    # that a sign-in refused for too many failures counts with the lockout's status.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as axes asks: it turns a sign-in refused for too many failures into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -40,7 +40,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: every answer names its request id, a preflight too (shared/request_id.py).
+    # Outermost: counts every request and times it whole (django-prometheus, docs/operations.md "Metrics").
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # First to answer: every answer names its request id, a preflight too (shared/request_id.py).
     "shared.request_id.RequestIdMiddleware",
     # Next: it answers CORS preflights before anything else can answer them, and
     # adds its headers to every answer, a 401 challenge included.
@@ -51,6 +53,8 @@ MIDDLEWARE = [
     # added later that trusts cookies is protected by default.
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost: responses by view, method and status, and the view's duration.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
