@@ -71,7 +71,9 @@ def terminal_environment(**variables: str) -> dict:
     environment["PATH"] = os.pathsep.join(
         folder for folder in os.environ["PATH"].split(os.pathsep) if folder != virtual_environment
     )
-    return {**environment, **variables}
+    # Free metrics ports (shared.serve's defaults are fixed): several suites run at once on one machine.
+    metrics_ports = {name: str(free_port()) for name in ("AS_METRICS_PORT", "RS_METRICS_PORT", "TEAM_RS_METRICS_PORT")}
+    return {**environment, **metrics_ports, **variables}
 
 
 def dotenv(path: Path) -> dict:
