@@ -61,6 +61,7 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
+from . import metrics
 from .cache_backends import SharedDiskCache, UntrustedCacheEntry
 from .conf import introspection_settings
 from .response import is_introspection_response
@@ -228,33 +229,38 @@ def verified(cache_key: str, cached) -> tuple[dict, float, float] | None:
 
 
 def get(token: str) -> dict | None:
+    return lookup(token)[0]
+
+
+def lookup(token: str) -> tuple[dict | None, str | None]:
+    """The cached answer for ``token`` and the layer that kept it (metrics.LOCAL or SHARED); (None, None) on a miss."""
     cache_key = key(token)
     found = local.get(cache_key)
     if found is not None:
         claims, asked, own = found
         # The hot path: without revocations in the window, one truthiness test.
         if revocations.tombstones and revocations.tombstones.distrust(cache_key, claims, asked, own):
-            return None
-        return claims
+            return None, None
+        return claims, metrics.LOCAL
     revocations.poller.ensure_running()
     if not revocations.follower.loaded:
-        return None  # the revocation log is unread: an answer from the shared cache may have been revoked
+        return None, None  # the revocation log is unread: an answer from the shared cache may have been revoked
     generation = local.generation
     try:
         cached = shared_cache().get(cache_key)
     except UntrustedCacheEntry as error:
         untrusted_entry_log.warning("token cache entry is %s; introspecting", error)
-        return None
+        return None, None
     except Exception as error:  # any backend's outage: introspect instead (not an auth failure)
         cache_outage_log.warning("token cache unavailable, introspecting: %s", type(error).__name__)
-        return None
+        return None, None
     found = None if cached is None else verified(cache_key, cached)
     if found is None or (
         revocations.tombstones and revocations.tombstones.distrust(cache_key, found[0], found[2], own=False)
     ):
-        return None
+        return None, None
     local.put(cache_key, *found, generation=generation)
-    return found[0]
+    return found[0], metrics.SHARED
 
 
 def put(token: str, claims: dict, asked: float) -> None:
@@ -362,7 +368,9 @@ def answer(token: str, introspect: Callable[[str], dict]) -> dict:
     is not cached (inactive, or caching off), the other process failing, or a lock
     entry that someone else wrote into the cache, costs a wait, never a wrong answer.
     """
-    claims = get(token)
+    claims, layer = lookup(token)
+    # Once per request: the lookups of the single flight below are not counted.
+    metrics.token_cache_lookup(layer)
     if claims is not None:
         return claims
     if introspection_settings.TOKEN_CACHING_SECONDS == 0:

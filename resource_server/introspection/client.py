@@ -3,6 +3,7 @@
 import base64
 import logging
 import threading
+import time
 from urllib.parse import quote
 
 import requests
@@ -10,7 +11,7 @@ import requests
 from shared import request_id
 from shared.token_introspection import MEDIA_TYPE
 
-from . import signed_response
+from . import metrics, signed_response
 from .conf import introspection_settings
 from .errors import IntrospectionUnavailable
 from .response import is_introspection_response
@@ -86,19 +87,31 @@ def introspect(token: str) -> dict:
     RFC 7662 answer, or (RESOURCE_SERVER_INTROSPECTION_SIGNED) not one it signed
     for this API: the AS misbehaving is not the client's fault.
     """
+    started = time.perf_counter()
+    try:
+        claims = ask(token)
+    except IntrospectionUnavailable as error:
+        metrics.introspected(started, reason=error.reason)
+        raise
+    metrics.introspected(started, claims)
+    return claims
+
+
+def ask(token: str) -> dict:
     try:
         response = post(token)
     except requests.RequestException as error:
         outage_log.warning("introspection failed: %s", type(error).__name__)
-        raise IntrospectionUnavailable() from error
+        reason = metrics.TIMEOUT if isinstance(error, requests.Timeout) else metrics.CONNECTION
+        raise IntrospectionUnavailable(reason) from error
     if response.status_code != 200:
         outage_log.warning("introspection answered HTTP %s", response.status_code)
-        raise IntrospectionUnavailable()
+        raise IntrospectionUnavailable(metrics.STATUS)
     if introspection_settings.INTROSPECTION_SIGNED:
         claims = signed_response.introspection_object(response)
     else:
         claims = json_body(response)
     if not is_introspection_response(claims):
         outage_log.warning("introspection answered something that is not a valid RFC 7662 answer")
-        raise IntrospectionUnavailable()
+        raise IntrospectionUnavailable(metrics.MALFORMED)
     return claims

@@ -11,6 +11,7 @@ from rest_framework import exceptions, status
 
 from shared import request_id
 
+from . import metrics
 from .conf import introspection_settings
 from .resource import metadata_url
 
@@ -33,6 +34,8 @@ class BearerTokenError(exceptions.APIException):
     def __init__(self, description: str, **attributes: str):
         super().__init__({"error": self.error, "error_description": description})
         self.auth_header = challenge(error=self.error, error_description=description, **attributes)
+        # Raised once per refused request, and answered (DRF's exception handler, error_response).
+        metrics.refused(self.error)
 
 
 class InvalidRequest(BearerTokenError):
@@ -79,7 +82,9 @@ class IntrospectionUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     wait = 5
 
-    def __init__(self):
+    def __init__(self, reason: str):
+        """``reason``: why, one of metrics.UNAVAILABLE_REASONS."""
+        self.reason = reason
         super().__init__(
             {
                 "error": "temporarily_unavailable",

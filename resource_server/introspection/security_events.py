@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from shared.secevent import ACCOUNT_DISABLED, CREDENTIAL_CHANGE, SESSION_REVOKED, STREAM_UPDATED, TYPE
 
-from . import cache, jwks, jws, revocations
+from . import cache, jwks, jws, metrics, revocations
 from .conf import introspection_settings
 from .throttled_log import ThrottledLog
 
@@ -153,11 +153,13 @@ def forget_replay_record(claims: dict) -> None:
 
 def refusal(error: Refused) -> JsonResponse:
     refusal_log.warning("security event refused: %s: %s", error.err, error.description)
+    metrics.notice_refused(error.err)
     return JsonResponse({"err": error.err, "description": error.description}, status=error.status)
 
 
-def unavailable(what: str) -> JsonResponse:
-    """503: the AS retries (RFC 8935 §2.4 leaves other failures to HTTP)."""
+def unavailable(what: str, reason: str) -> JsonResponse:
+    """503: the AS retries (RFC 8935 §2.4 leaves other failures to HTTP). ``reason``: ``what`` in metrics' words."""
+    metrics.notice_refused(reason)
     response = JsonResponse(
         {"error": "temporarily_unavailable", "error_description": f"The {what} is unavailable; retry later."},
         status=503,
@@ -190,16 +192,17 @@ def receive(request):
     except Refused as error:
         return refusal(error)
     except jwks.JWKSUnavailable:
-        return unavailable("authorization server's JWKS")
+        return unavailable("authorization server's JWKS", metrics.JWKS)
     except TokenCacheUnavailable as error:
         log.warning("security event not applied, token cache unavailable: %s", type(error.__cause__).__name__)
-        return unavailable("token cache")
+        return unavailable("token cache", metrics.CACHE)
     try:
         revocations.publish(kind, value)
     except Exception as error:  # applied in this process only: the AS's retry reaches the others
         log.warning("security event applied in one process only, token cache unavailable: %s", type(error).__name__)
         forget_replay_record(claims)
-        return unavailable("token cache")
+        return unavailable("token cache", metrics.CACHE)
+    metrics.notice_accepted(claims["iat"])
     event = next(iter(claims["events"])).rsplit("/", 1)[-1]
     log.info("security event %s applied: %s (txn %s)", claims["jti"], event, claims.get("txn", "-"))
     return HttpResponse(status=202)

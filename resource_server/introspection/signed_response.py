@@ -19,7 +19,7 @@ import time
 
 from shared.token_introspection import CLAIM, MEDIA_TYPE, TYPE
 
-from . import jwks, jws
+from . import jwks, jws, metrics
 from .conf import introspection_settings
 from .errors import IntrospectionUnavailable
 from .throttled_log import ThrottledLog
@@ -40,7 +40,11 @@ UNVERIFIED = {
 
 
 class Refused(Exception):
-    """The answer is not one the AS signed for this API now; the message says why."""
+    """The answer is not one the AS signed for this API now; the message says why, ``reason`` in a word (metrics)."""
+
+    def __init__(self, message: str, reason: str = metrics.CLAIMS):
+        super().__init__(message)
+        self.reason = reason
 
 
 def introspection_object(response) -> dict:
@@ -49,10 +53,10 @@ def introspection_object(response) -> dict:
         return verified(response)
     except Refused as error:
         refusal_log.warning("signed introspection answer refused: %s", error)
-        raise IntrospectionUnavailable() from error
+        raise IntrospectionUnavailable(error.reason) from error
     except jwks.JWKSUnavailable as error:
         refusal_log.warning("signed introspection answer not verified: the authorization server's JWKS is unavailable")
-        raise IntrospectionUnavailable() from error
+        raise IntrospectionUnavailable(metrics.JWKS) from error
 
 
 def verified(response) -> dict:
@@ -60,13 +64,14 @@ def verified(response) -> dict:
     if content_type != MEDIA_TYPE:
         # A JSON answer to our Accept: the AS does not sign (or a proxy stripped the header), not the client's fault.
         raise Refused(
-            f"the authorization server is misconfigured: it answered {content_type[:100]!r}, not {MEDIA_TYPE}"
+            f"the authorization server is misconfigured: it answered {content_type[:100]!r}, not {MEDIA_TYPE}",
+            metrics.MEDIA_TYPE,
         )
     compact = response.content.decode("ascii", "replace").strip()
     try:
         claims = jws.verified_claims(compact, alg=introspection_settings.INTROSPECTION_SIGNING_ALG, typ=TYPE)
     except jws.Unverified as error:
-        raise Refused(UNVERIFIED[error.check]) from error
+        raise Refused(UNVERIFIED[error.check], metrics.SIGNATURE) from error
     check_claims(claims)
     answer = claims.get(CLAIM)
     if not isinstance(answer, dict):

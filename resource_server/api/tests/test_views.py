@@ -69,7 +69,7 @@ class ApiTests(TestCase):
         self.assertEqual(response.json()["scopes_supported"], ["team:read", "team:write"])
 
     def test_as_outage_is_503_with_retry_after(self):
-        self.introspect.side_effect = IntrospectionUnavailable()
+        self.introspect.side_effect = IntrospectionUnavailable("timeout")
 
         response = self.get("/api/me/")
 
