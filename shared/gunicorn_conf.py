@@ -37,16 +37,17 @@ control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # --- Metrics (shared/metrics.py, docs/operations.md "Metrics") ---
-# Checked and chosen here, before the application is preloaded: a bad bind stops
-# the server with one line, and prometheus_client must see its directory at import.
+# Chosen before the application is preloaded: prometheus_client reads its
+# directory at import. The endpoint is bound here too, so a bad or busy
+# GUNICORN_METRICS_BIND stops the server with one line before any other.
+metrics_directory = metrics.multiprocess_directory()
 try:
-    metrics_endpoint = metrics.parse_bind(os.environ.get(metrics.BIND_VARIABLE, ""))
+    metrics_server = metrics.listen(os.environ.get(metrics.BIND_VARIABLE, ""), bind)
 except metrics.BindError as error:
     # The project's directory names the server, as its config/wsgi.py does: shared.serve
     # starts gunicorn there, and Compose's --chdir applies before this file loads.
+    metrics.remove_directory(metrics_directory)
     sys.exit(f"{Path.cwd().name}: configuration error: {error}")
-metrics_directory = metrics.multiprocess_directory()
-metrics_server = None
 
 
 def on_starting(server):
@@ -56,20 +57,13 @@ def on_starting(server):
 
 
 def when_ready(server):
-    global metrics_server
-    if metrics_endpoint is not None:
-        try:
-            metrics_server = metrics.serve(*metrics_endpoint)
-        except OSError as error:
-            sys.exit(
-                f"{Path.cwd().name}: configuration error: {metrics.BIND_VARIABLE}: cannot listen on "
-                f"{os.environ[metrics.BIND_VARIABLE]} ({error.strerror}); choose a free host:port"
-            )
+    if metrics_server is not None:
+        metrics.serve_in_background(metrics_server)
         server.log.info("Serving metrics at http://%s/metrics", os.environ[metrics.BIND_VARIABLE])
 
 
 def post_fork(server, worker):
-    # The master forks its workers after when_ready: a worker must not hold the metrics port open.
+    # Workers fork from the master: none may hold the metrics port open.
     if metrics_server is not None:
         metrics_server.socket.close()
 

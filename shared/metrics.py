@@ -12,8 +12,11 @@ from gunicorn's hooks (docs/operations.md, "Metrics").
 
 import os
 import shutil
+import socket
 import tempfile
+import threading
 from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from shared.settings import private_directory
 
@@ -38,8 +41,8 @@ def parse_bind(value: str) -> tuple[str, int] | None:
     host = host.removeprefix("[").removesuffix("]")
     if not separator or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise BindError(
-            f"{BIND_VARIABLE} must be host:port, e.g. 127.0.0.1:9100 "
-            f"(unset or empty: no metrics endpoint), not {value!r}"
+            f"{BIND_VARIABLE} must be host:port, e.g. 127.0.0.1:9100 (under make run: a number in "
+            f"AS_METRICS_PORT, RS_METRICS_PORT or TEAM_RS_METRICS_PORT), not {value!r}"
         )
     return host, int(port)
 
@@ -70,15 +73,44 @@ def remove_directory(created: Path | None) -> None:
         shutil.rmtree(created, ignore_errors=True)
 
 
-def serve(host: str, port: int):
-    """Serve every worker's values, summed, at http://host:port/metrics from a daemon thread; the server."""
-    from prometheus_client import CollectorRegistry, start_http_server
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        """A line per scrape, every few seconds, would drown the error log."""
+
+
+def listen(value: str, public_bind: str):
+    """A server bound to GUNICORN_METRICS_BIND's ``value``, not serving yet; None for an empty value.
+
+    Bound here, as gunicorn loads its configuration, so that a port in use stops the
+    server with one line before anything else is logged. prometheus_client's
+    start_http_server binds and serves at once, in the thread it starts: the master
+    serves from when_ready, once its own start is done (shared/gunicorn_conf.py).
+    """
+    endpoint = parse_bind(value)
+    if endpoint is None:
+        return None
+    host, port = endpoint
+    if public_bind.rpartition(":")[2] == str(port):
+        raise BindError(f"{BIND_VARIABLE} {value!r} is the public port (GUNICORN_BIND): choose another port")
+
+    from prometheus_client import CollectorRegistry, make_wsgi_app
+    from prometheus_client.exposition import ThreadingWSGIServer
     from prometheus_client.multiprocess import MultiProcessCollector
 
     registry = CollectorRegistry()
     MultiProcessCollector(registry)
-    server, _ = start_http_server(port, addr=host, registry=registry)
-    return server
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        server_class = type("MetricsServer", (ThreadingWSGIServer,), {"address_family": family})
+        return make_server(host, port, make_wsgi_app(registry), server_class, handler_class=QuietHandler)
+    except OSError as error:
+        reason = f"cannot listen on {value!r} ({error.strerror})"
+        raise BindError(f"{BIND_VARIABLE}: {reason}: choose a free host:port") from None
+
+
+def serve_in_background(server) -> None:
+    """Serve every worker's values, summed, at /metrics from a daemon thread."""
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
 
 
 def mark_process_dead(pid: int) -> None:
