@@ -6,6 +6,7 @@ class AuthorizationConfig(AppConfig):
     verbose_name = "Authorization server"
 
     def ready(self):
-        from . import signals
+        from . import guessing, signals
 
         signals.connect()
+        guessing.connect()

@@ -10,19 +10,25 @@ login of ``client:<client_id>``. A colon cannot occur in a Django username
 
 Failures count per (username or client, client address): whoever guesses locks
 out their own address, never the resource server's.
+
+Users' failed sign-ins and lockouts are counted (authorization.metrics); a
+client's wrong secret is counted as a failed client authentication instead.
 """
 
 import ipaddress
 from urllib.parse import urlsplit
 
 from axes.handlers.proxy import AxesProxyHandler
-from axes.helpers import get_cool_off, get_credentials
+from axes.helpers import get_cool_off, get_credentials, get_failure_limit
 from axes.models import AccessAttempt
+from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest
 from django.shortcuts import render
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+
+from . import metrics
 
 CLIENT_PREFIX = "client:"
 USERNAME_LENGTH = AccessAttempt._meta.get_field("username").max_length
@@ -118,3 +124,22 @@ class ClientAttempt:
             user_login_failed.send(sender=ClientAttempt, credentials=credentials, request=self.request)
         if getattr(self.request, "axes_locked_out", False):
             raise ClientLockedOut()
+
+
+def sign_in_failed(sender, **kwargs):
+    if sender is not ClientAttempt:
+        metrics.sign_in_failures.inc()
+
+
+def locked_out(sender, request, username, **kwargs):
+    # axes sends this for every failure from the limit on (and, by default, counts
+    # those made during a lockout too): a lockout begins at the one reaching the limit.
+    if (username or "").startswith(CLIENT_PREFIX):
+        return
+    if getattr(request, "axes_failures_since_start", None) == get_failure_limit(request, request.axes_credentials):
+        metrics.sign_in_lockouts.inc()
+
+
+def connect() -> None:
+    user_login_failed.connect(sign_in_failed, dispatch_uid="authorization.metrics.sign_in_failed")
+    user_locked_out.connect(locked_out, dispatch_uid="authorization.metrics.locked_out")

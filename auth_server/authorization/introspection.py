@@ -47,7 +47,7 @@ from oauth2_provider.settings import oauth2_settings
 
 from shared import token_introspection
 
-from . import signing
+from . import metrics, signing
 from .guessing import ClientLockedOut
 from .models import ResourceServer, Subject
 
@@ -181,6 +181,7 @@ class IntrospectTokenView(views.IntrospectTokenView):
             return HttpResponseNotAllowed(["POST"])
         refusal = self.refuse_caller(request)
         if refusal is not None:
+            metrics.introspection_requests.labels(caller=metrics.UNAUTHENTICATED, outcome="refused").inc()
             return refusal
         return self.post(request, *args, **kwargs)
 
@@ -205,13 +206,16 @@ class IntrospectTokenView(views.IntrospectTokenView):
 
     def post(self, request, *args, **kwargs):
         value = request.POST.get("token")
+        caller = self.caller.application.client_id
         if not value:
+            metrics.introspection_requests.labels(caller=caller, outcome="refused").inc()
             return JsonResponse(
                 {"error": "invalid_request", "error_description": "The token parameter is missing."},
                 status=400,
             )
         issuer = oauth2_settings.oauth2_authorization_server_issuer(request)
         answer = introspect(value, request.POST.get("token_type_hint"), issuer, self.caller)
+        metrics.introspection_requests.labels(caller=caller, outcome="active" if answer["active"] else "inactive").inc()
         response = signed(answer, issuer, self.caller) if asks_for_jwt(request) else JsonResponse(answer)
         # One URL, two representations: a cache between the AS and an API keeps them apart.
         patch_vary_headers(response, ["Accept"])

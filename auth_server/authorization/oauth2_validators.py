@@ -11,6 +11,7 @@
 - OpenID Connect claims: ``sub`` is the user's ``Subject``, as in introspection
   answers (DOT's is the primary key); ``profile`` and ``email`` give the standard
   claims the user model has, and a claim without a value is left out.
+- Tokens issued and revoked, and failed client authentications, are counted (authorization.metrics).
 """
 
 import base64
@@ -20,18 +21,22 @@ from urllib.parse import unquote_plus, urlsplit
 
 from django.contrib.auth.hashers import identify_hasher, make_password
 from django.urls import reverse
+from django.utils import timezone
 from oauth2_provider import oauth2_validators
-from oauth2_provider.models import get_application_model
+from oauth2_provider.models import get_access_token_model, get_application_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749.errors import InvalidScopeError, InvalidTokenError
 from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
-from . import guessing, resource_indicators
+from . import guessing, metrics, resource_indicators
 from .hashers import check_client_secret
+from .introspection import checksum
 from .models import ResourceServer, Subject
 from .scopes import receives_id_tokens
 
 Application = get_application_model()
+AccessToken = get_access_token_model()
+RefreshToken = get_refresh_token_model()
 CLIENT_ID_LENGTH = Application._meta.get_field("client_id").max_length
 
 
@@ -60,6 +65,29 @@ def rehash_client_secret(encoded: str, secret: str) -> None:
     Application.objects.filter(client_secret=encoded).update(client_secret=new)
 
 
+def revocable_type(token: str, client) -> str | None:
+    """What RFC 7009 revocation of ``token`` by ``client`` revokes, as DOT looks it up: "access_token",
+    "refresh_token", or None (unknown, another client's, or a refresh token revoked already)."""
+    if getattr(client, "pk", None) is None:
+        return None
+    lookup = {"token_checksum": checksum(token), "application_id": client.pk}
+    if AccessToken.objects.filter(**lookup).exists():
+        return metrics.ACCESS_TOKEN
+    if RefreshToken.objects.filter(**lookup, revoked__isnull=True).exists():
+        return metrics.REFRESH_TOKEN
+    return None
+
+
+def count_family_revoked_since(token: str, started) -> None:
+    """Counts the refresh tokens DOT's reuse protection revoked (RFC 9700 §4.14.2) when ``token`` was
+    replayed: its family's, revoked since ``started``; none for a refresh token refused for another reason."""
+    family = RefreshToken.objects.filter(token_checksum=checksum(token)).exclude(token_family=None)
+    revoked = RefreshToken.objects.filter(token_family__in=family.values("token_family"), revoked__gte=started)
+    count = revoked.count()
+    if count:
+        metrics.revocations.labels(token_type=metrics.REFRESH_TOKEN, by=metrics.BY_ISSUER).inc(count)
+
+
 class OAuth2Validator(oauth2_validators.OAuth2Validator):
     def _extract_basic_auth(self, request):
         # RFC 7235 §2.1: the auth-scheme is case-insensitive; DOT accepts "Basic" only.
@@ -84,6 +112,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         attempt.refuse_if_locked_out()
         authenticated = super().authenticate_client(request, *args, **kwargs)
         if not authenticated:
+            metrics.client_authentication_failures.inc()
             attempt.failed()
         return authenticated
 
@@ -167,8 +196,23 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):
         return valid and request.user.is_active
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        started = timezone.now()
         valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        if not valid:
+            count_family_revoked_since(refresh_token, started)
         return valid and (request.user is None or request.user.is_active)
+
+    def save_bearer_token(self, token, request, *args, **kwargs):
+        super().save_bearer_token(token, request, *args, **kwargs)
+        # Every grant's tokens are saved here; those of the authorization endpoint
+        # (the implicit grant, OpenID Connect's hybrid flow) come with no grant_type.
+        metrics.tokens_issued.labels(grant_type=request.grant_type or "implicit").inc()
+
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
+        revoked = revocable_type(token, request.client)
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        if revoked is not None:
+            metrics.revocations.labels(token_type=revoked, by=metrics.BY_CLIENT).inc()
 
     def _get_key_for_token(self, token):
         # DOT reads an ID token's unverified payload as a JSON object naming its

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import requests
 
+from . import metrics
+
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/secevent+jwt"  # RFC 8417 §2.3, RFC 8935 §2
@@ -59,8 +61,8 @@ def printable(value) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)
 
 
-def deliver(session: requests.Session, delivery: Delivery, body: str) -> None:
-    """One attempt: returns when the API accepted or refused the SET; raises Retry otherwise."""
+def deliver(session: requests.Session, delivery: Delivery, body: str) -> bool:
+    """One attempt: whether the API accepted the SET (False: it refused it); raises Retry otherwise."""
     try:
         response = session.post(
             delivery.endpoint,
@@ -74,7 +76,8 @@ def deliver(session: requests.Session, delivery: Delivery, body: str) -> None:
     status = response.status_code
     if 200 <= status < 300:
         logger.info("security event %s (%s) delivered to %s", delivery.jti, delivery.event, delivery.audience)
-    elif status >= 500 or status == 429:
+        return True
+    if status >= 500 or status == 429:
         raise Retry(f"HTTP {status}")
     elif status == 400:  # RFC 8935 §2.4: the SET itself is refused; sending it again changes nothing
         try:
@@ -94,6 +97,12 @@ def deliver(session: requests.Session, delivery: Delivery, body: str) -> None:
         logger.warning(
             "security event %s (%s) refused by %s: HTTP %s", delivery.jti, delivery.event, delivery.audience, status
         )
+    return False
+
+
+def counted(outcome: str) -> None:
+    # Each notice ends delivered or given up, once: refused by the API, every attempt failed, or never sent.
+    metrics.security_event_deliveries.labels(outcome=outcome).inc()
 
 
 def transmit(session: requests.Session, delivery: Delivery) -> None:
@@ -101,9 +110,10 @@ def transmit(session: requests.Session, delivery: Delivery) -> None:
     attempts = len(BACKOFF) + 1
     for attempt, wait in enumerate((0, *BACKOFF), 1):
         time.sleep(wait)
+        if attempt > 1:
+            counted("retried")
         try:
-            deliver(session, delivery, body)
-            return
+            accepted = deliver(session, delivery, body)
         except Retry as failure:
             logger.info(
                 "security event %s to %s: attempt %d of %d failed (%s)",
@@ -113,6 +123,10 @@ def transmit(session: requests.Session, delivery: Delivery) -> None:
                 attempts,
                 failure,
             )
+        else:
+            counted("delivered" if accepted else "given_up")
+            return
+    counted("given_up")
     logger.warning(
         "security event %s to %s given up after %d attempts; the API's caching window bounds the damage",
         delivery.jti,
@@ -143,6 +157,7 @@ class Transmitter:
                     delivery.audience,
                     QUEUE_SIZE,
                 )
+                counted("given_up")
                 return
             self.pending += 1
 
@@ -158,6 +173,7 @@ class Transmitter:
             except Exception:
                 # A bug must not stop this API's sender for good.
                 logger.exception("security event %s to %s: sending failed", delivery.jti, delivery.audience)
+                counted("given_up")
             with self.idle:
                 self.pending -= 1
                 self.idle.notify_all()

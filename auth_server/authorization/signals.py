@@ -18,7 +18,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
 
-from . import security_events
+from . import metrics, security_events
 from .hashers import check_client_secret
 from .models import ResourceServer, Subject
 
@@ -79,8 +79,12 @@ def client_saved(sender, instance, created, raw, **kwargs):
         security_events.record(security_events.credential_changed(instance, "update"))
         now = timezone.now()
         # As RefreshToken.revoke_family() does it: set-based, revoked rows kept for reuse detection.
-        RefreshToken.objects.filter(application=instance, revoked__isnull=True).update(revoked=now, updated=now)
-        AccessToken.objects.filter(application=instance).delete()
+        refresh_tokens = RefreshToken.objects.filter(application=instance, revoked__isnull=True)
+        revoked = {metrics.REFRESH_TOKEN: refresh_tokens.update(revoked=now, updated=now)}
+        _, deleted = AccessToken.objects.filter(application=instance).delete()
+        revoked[metrics.ACCESS_TOKEN] = deleted.get(AccessToken._meta.label, 0)
+    for token_type, count in revoked.items():
+        metrics.revocations.labels(token_type=token_type, by=metrics.BY_ISSUER).inc(count)
 
 
 def client_deleting(sender, instance, **kwargs):
