@@ -92,12 +92,15 @@ def port(server: str, metrics: bool = False) -> str:
 
 def start(server: str, environment: dict[str, str]) -> subprocess.Popen:
     host = environment.get("BIND_HOST", "127.0.0.1")
-    # Each server's own metrics port: a GUNICORN_METRICS_BIND of the environment would name one for all three.
+    # Each server's own metrics port and multiprocess directory (the fresh one gunicorn's
+    # configuration makes, shared/metrics.py): a GUNICORN_METRICS_BIND or a
+    # PROMETHEUS_MULTIPROC_DIR of the environment would be all three's, their counts mixed.
     binds = {"GUNICORN_BIND": f"{host}:{port(server)}", "GUNICORN_METRICS_BIND": f"{host}:{port(server, metrics=True)}"}
+    own = {name: value for name, value in environment.items() if name != "PROMETHEUS_MULTIPROC_DIR"}
     command = [sys.executable, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", "config.wsgi"]
     # A fixed command line: nothing in it comes from a request or a file (S603).
     return subprocess.Popen(  # noqa: S603
-        command, cwd=ROOT / SERVERS[server].project, env={**environment, **binds}
+        command, cwd=ROOT / SERVERS[server].project, env={**own, **binds}
     )
 
 

@@ -16,7 +16,7 @@ import time
 import pytest
 import requests
 
-from shared import metrics
+from shared import metrics, serve
 
 from .metrics import Samples
 from .stack import ROOT, Server, resource_server_environment, seed_secrets
@@ -156,3 +156,18 @@ def test_a_bad_metrics_port_under_make_run_is_one_line(tmp_path, busy):
     assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
     assert result.stderr.startswith("resource_server: configuration error: GUNICORN_METRICS_BIND")
     assert ("Address already in use" if busy else "RS_METRICS_PORT") in result.stderr
+
+
+def test_make_run_gives_each_server_its_own_metrics_port_and_directory(monkeypatch):
+    """An exported PROMETHEUS_MULTIPROC_DIR would be the three servers' at once, their counts added up."""
+    monkeypatch.setattr(serve.subprocess, "Popen", lambda command, cwd, env: env)
+    monkeypatch.setenv("DJANGO_READ_DOT_ENV_FILE", "false")  # the default for an unset port, whatever .env says
+    for variable, port in (("AS_METRICS_PORT", "19100"), ("RS_METRICS_PORT", "19101"), ("TEAM_RS_METRICS_PORT", "")):
+        monkeypatch.setenv(variable, port)
+
+    exported = {"PROMETHEUS_MULTIPROC_DIR": "/tmp/shared-by-mistake"}
+    environments = [serve.start(server, exported) for server in serve.SERVERS]
+
+    binds = [env["GUNICORN_METRICS_BIND"] for env in environments]
+    assert binds == ["127.0.0.1:19100", "127.0.0.1:19101", "127.0.0.1:9102"]
+    assert [env for env in environments if "PROMETHEUS_MULTIPROC_DIR" in env] == []
