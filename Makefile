@@ -12,8 +12,10 @@ BIN := $(VENV)/bin
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-env: ## Write .env with fresh secrets unless it exists
-	@$(PYTHON) -m shared.dotenv .env.example .env
+# On an existing .env: only the variables a newer .env.example added, with
+# generated secrets; it says which names, never a value, and changes nothing else.
+env: ## Write .env with fresh secrets, or add the variables a newer .env.example has
+	@$(PYTHON) -m shared.dotenv --update .env.example .env
 
 # Standard library only, under a file lock: targets started together share one install.
 install: ## Create .venv with the locked dependencies

@@ -7,11 +7,14 @@ standard library cannot make one), stored PEM then base64 on one line: a
 multi-line value does not survive Compose's or kustomize's env files.
 
     python3 -m shared.dotenv [.env.example] [.env]
+    python3 -m shared.dotenv --update [.env.example] [.env]        # make env: write it, or add what the template gained
     python3 -m shared.dotenv --add-missing [.env.example] [.env]   # variables the template gained, empty secrets
     python3 -m shared.dotenv --rotate-oidc-key [.env]              # see docs/openid-connect.md
 """
 
 import base64
+import contextlib
+import fcntl
 import os
 import secrets
 import subprocess
@@ -204,18 +207,33 @@ def fill_empty(text: str) -> tuple[str, list[str]]:
     return "".join(f"{line}\n" for line in lines), filled
 
 
-def add_missing(template_path: str = ".env.example", target_path: str = ".env") -> int:
-    """Append the variables the template has and ``target`` lacks, and fill the secrets ``target``
-    has empty, generating them (an upgrade)."""
+@contextlib.contextmanager
+def locked(target: Path):
+    """One upgrade of ``target`` at a time: make run-auth, run-resource and run-team started
+    together each run make env. The lock is on the file as it was; ``replace`` puts a new one
+    in its place, so a run that waited reads ``target`` again, by its name, once it holds it."""
+    with open(target) as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        yield
+
+
+def add_missing(template_path: str = ".env.example", target_path: str = ".env", fill: bool = True) -> int:
+    """Append the variables the template has and ``target`` lacks, generating their secrets, and
+    with ``fill`` also fill the secrets ``target`` has empty (an upgrade). Names only are printed."""
     target = Path(target_path)
-    current, filled = fill_empty(target.read_text())
-    added = render(Path(template_path).read_text(), known=values_of(current))
+    with locked(target):
+        return upgrade(Path(template_path), target, fill)
+
+
+def upgrade(template: Path, target: Path, fill: bool) -> int:
+    current, filled = fill_empty(target.read_text()) if fill else (target.read_text(), [])
+    added = render(template.read_text(), known=values_of(current))
     if not added and not filled:
-        print(f"{target} has every variable of {template_path}.")
+        print(f"{target} has every variable of {template}; leaving it as it is.")
         return 0
     if added:
         separator = "" if not current or current.endswith("\n") else "\n"
-        current = f"{current}{separator}# Added from {template_path}:\n{added}"
+        current = f"{current}{separator}# Added from {template}:\n{added}"
     replace(target, current)
     if filled:
         print(f"filled in {target}: {', '.join(filled)}.")
@@ -223,6 +241,14 @@ def add_missing(template_path: str = ".env.example", target_path: str = ".env") 
         names = ", ".join(name for name, _ in filter(None, map(variable, added.splitlines())))
         print(f"added to {target}: {names}.")
     return 0
+
+
+def update(template_path: str = ".env.example", target_path: str = ".env") -> int:
+    """``make env``: write ``target`` when there is none, else only add the variables the template
+    gained since (an empty value it has stays empty: emptying one may be on purpose)."""
+    if not Path(target_path).is_file():  # none yet, or a dangling symlink that create refuses
+        return create(template_path, target_path)
+    return add_missing(template_path, target_path, fill=False)
 
 
 def unquoted(value: str) -> str:
@@ -258,7 +284,7 @@ def rotate_oidc_key(target_path: str = ".env") -> int:
     return 0
 
 
-COMMANDS = {"--add-missing": add_missing, "--rotate-oidc-key": rotate_oidc_key}
+COMMANDS = {"--update": update, "--add-missing": add_missing, "--rotate-oidc-key": rotate_oidc_key}
 
 
 def main(*arguments: str) -> int:

@@ -67,13 +67,13 @@ finally:
 """
 
 # Many runs at once: each imports shared.dotenv, waits for the start file, then
-# runs what ``python -m shared.dotenv .env.example .env`` runs.
+# runs what ``python -m shared.dotenv ARGUMENTS...`` runs.
 TOGETHER = """
 import os, sys, time
 import shared.dotenv
 while not os.path.exists(sys.argv[1]):
     time.sleep(0.0005)
-sys.exit(shared.dotenv.main(".env.example", ".env"))
+sys.exit(shared.dotenv.main(*sys.argv[2:]))
 """
 
 
@@ -175,22 +175,27 @@ def test_an_existing_dotenv_is_never_overwritten(folder, kind):
     assert not [path for path in folder.iterdir() if path.name.endswith(".tmp")]
 
 
-def test_runs_started_together_write_once(folder):
+def together(folder: Path, *arguments: str, runs: int = 8) -> list[tuple[int, str, str]]:
+    """``runs`` runs of ``python -m shared.dotenv ARGUMENTS...`` started at once: (exit code, stdout, stderr)."""
     start = folder / "start"
-    runs = [
+    started = [
         subprocess.Popen(
-            [sys.executable, "-S", "-c", TOGETHER, str(start)],
+            [sys.executable, "-S", "-c", TOGETHER, str(start), *arguments],
             cwd=folder,
             env=environment(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(8)
+        for _ in range(runs)
     ]
     time.sleep(1)  # every interpreter is up and waiting
     start.touch()
-    results = [(run.wait(timeout=60), *run.communicate()) for run in runs]
+    return [(run.wait(timeout=60), *run.communicate()) for run in started]
+
+
+def test_runs_started_together_write_once(folder):
+    results = together(folder, ".env.example", ".env")
 
     assert [code for code, _, _ in results] == [0] * 8, results
     assert [err for _, _, err in results] == [""] * 8
@@ -260,3 +265,87 @@ def test_a_copied_template_gets_each_client_id_with_its_credentials(folder):
     assert result.returncode == 0, result.stderr
     assert "RESOURCE_SERVER_CLIENT_ID" in result.stdout and "TEAM_RESOURCE_SERVER_CLIENT_ID" in result.stdout
     assert_complete(folder / ".env")
+
+
+def make_env_target(folder: Path) -> subprocess.CompletedProcess:
+    """``make env`` as a user runs it, with the Makefile's own recipe, in ``folder``."""
+    return subprocess.run(
+        ["make", "--silent", "-f", str(ROOT / "Makefile"), "env", f"PYTHON={sys.executable} -S"],
+        cwd=folder,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+# An .env from before these variables, with a changed port and an API's CORS origin left empty on purpose.
+NEWER = ("RS_CORS_ALLOWED_ORIGINS", "TEAM_RS_SECRET_KEY", "REDIS_PASSWORD")
+
+
+@pytest.fixture
+def older(folder) -> bytes:
+    assert make_env(folder).returncode == 0
+    dotenv = folder / ".env"
+    lines = [line for line in dotenv.read_text().splitlines() if line.partition("=")[0] not in NEWER]
+    lines = ["# mine", *("AS_PORT=9000" if line.startswith("AS_PORT=") else line for line in lines)]
+    lines = ["DEMO_CLIENT_SECRET=" if line.startswith("DEMO_CLIENT_SECRET=") else line for line in lines]
+    dotenv.write_text("".join(f"{line}\n" for line in lines))
+    return dotenv.read_bytes()
+
+
+def test_make_env_adds_what_a_newer_template_has_names_it_and_changes_nothing_else(folder, older):
+    result = make_env_target(folder)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout == f"added to .env: {', '.join(NEWER)}.\n"
+    dotenv = folder / ".env"
+    assert dotenv.read_bytes().startswith(older)
+    assert stat.S_IMODE(dotenv.stat().st_mode) == 0o600
+    written = values(dotenv)
+    assert len(written["TEAM_RS_SECRET_KEY"]) >= 16 and len(written["REDIS_PASSWORD"]) >= 16
+    assert written["TEAM_RS_SECRET_KEY"] != written["RS_SECRET_KEY"]
+    assert written["RS_CORS_ALLOWED_ORIGINS"] == ""
+    # Emptied on purpose before: still empty (the demo client is then not seeded).
+    assert (written["DEMO_CLIENT_SECRET"], written["AS_PORT"]) == ("", "9000")
+    assert set(values(folder / ".env.example")) <= set(written)
+
+
+def test_make_env_never_prints_a_secret(folder, older):
+    result = make_env_target(folder)
+
+    secrets = [value for name, value in values(folder / ".env").items() if name in SECRETS or "SECRET" in name]
+    secrets += [values(folder / ".env")[name] for name in NEWER[1:]]
+    printed = result.stdout + result.stderr
+    assert not [secret for secret in secrets if len(secret) >= 8 and secret in printed], printed
+
+
+def test_make_env_on_a_complete_env_changes_nothing_and_says_so(folder, older):
+    assert make_env_target(folder).returncode == 0
+    complete = (folder / ".env").read_bytes()
+
+    result = make_env_target(folder)
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == ".env has every variable of .env.example; leaving it as it is.\n"
+    assert (folder / ".env").read_bytes() == complete
+
+
+def test_make_env_without_an_env_writes_one(folder):
+    result = make_env_target(folder)
+
+    assert (result.returncode, result.stderr, result.stdout) == (0, "", "wrote .env with generated secrets.\n")
+    assert_complete(folder / ".env")
+
+
+def test_make_env_runs_started_together_on_an_older_env_add_once(folder, older):
+    results = together(folder, "--update", ".env.example", ".env")
+
+    assert [(code, err) for code, _, err in results] == [(0, "")] * 8, results
+    outputs = sorted(out for _, out, _ in results)
+    assert outputs == [".env has every variable of .env.example; leaving it as it is.\n"] * 7 + [
+        f"added to .env: {', '.join(NEWER)}.\n"
+    ]
+    assert values(folder / ".env").keys() >= set(NEWER)
+    assert (folder / ".env").read_text().count("REDIS_PASSWORD=") == 1
