@@ -10,4 +10,7 @@ if __name__ == "__main__":
         os.environ.setdefault("DJANGO_DEBUG", "true")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from shared.configuration import one_line
+
+    with one_line("resource_server"):
+        execute_from_command_line(sys.argv)

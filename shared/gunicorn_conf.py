@@ -8,12 +8,14 @@ import sys
 from pathlib import Path
 
 from shared import metrics
+from shared.configuration import gunicorn_number
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# The project's directory names the server: gunicorn applies --chdir before loading this file.
+workers = gunicorn_number(Path.cwd().name, "WEB_CONCURRENCY")
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+threads = gunicorn_number(Path.cwd().name, "GUNICORN_THREADS")
+timeout = gunicorn_number(Path.cwd().name, "GUNICORN_TIMEOUT")
 graceful_timeout = 10
 # A proxy in front must drop idle connections sooner than this (the Compose
 # proxy: 3 s), or it may send a request down a connection gunicorn is closing.

@@ -18,12 +18,14 @@ server, and if one server exits the others are stopped too.
 """
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.configuration import check_gunicorn_numbers
 from shared.settings import audience_of, dotenv_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +62,26 @@ SERVERS = {
 EVERY = "all"
 FORMER_NAMES = {"both": EVERY}
 
+# Values that follow another variable unless set explicitly (not empty): each is a
+# server's URL on 127.0.0.1, so changing AS_PORT moves the APIs' introspection URL,
+# and with it their expected issuer (RESOURCE_SERVER_AUTHORIZATION_SERVERS defaults to
+# its origin). The seed registers each API's resource identifier through here too.
+DERIVED = {
+    "OAUTH_ISSUER": ("auth", ""),
+    "RESOURCE_SERVER_INTROSPECTION_URL": ("auth", "/o/introspect/"),
+    "TEAM_RESOURCE_SERVER_INTROSPECTION_URL": ("auth", "/o/introspect/"),
+    "RESOURCE_SERVER_RESOURCE": ("resource", "/"),
+    "TEAM_RESOURCE_SERVER_RESOURCE": ("team", "/"),
+}
+
+
+def derived(name: str, value: str = "") -> str:
+    """``value``, or when it is empty what ``name`` follows: its server's URL (``DERIVED``)."""
+    if value or name not in DERIVED:
+        return value
+    server, path = DERIVED[name]
+    return f"http://127.0.0.1:{port(server)}{path}"
+
 
 def environment_of(server: str) -> dict[str, str]:
     instance = SERVERS[server]
@@ -70,6 +92,7 @@ def environment_of(server: str) -> dict[str, str]:
 
     inherited = {name: value for name, value in os.environ.items() if visible(name)}
     own = {**dotenv_for(ROOT, instance.audience), **inherited}
+    own.update({name: derived(name, own.get(name, "")) for name in DERIVED if visible(name)})
     if instance.prefix:
         # TEAM_LOG_LEVEL wins over LOG_LEVEL for the team instance.
         prefixed = {
@@ -104,41 +127,60 @@ def start(server: str, environment: dict[str, str]) -> subprocess.Popen:
     )
 
 
+def seed_environment() -> dict[str, str]:
+    """What the AS's ``manage.py seed`` reads, besides .env: the seed's variables of the environment,
+    and each API's resource identifier derived as that API's server derives it, so the seed
+    registers the identifier the API answers with."""
+    own = {name: value for name, value in os.environ.items() if "seed" in audience_of(name)}
+    registered = {**dotenv_for(ROOT, "seed"), **own}
+    return {**own, **{name: derived(name, registered.get(name, "")) for name in DERIVED if "seed" in audience_of(name)}}
+
+
 def manage(server: str, arguments: list[str]) -> int:
-    """``manage.py`` of ``server``'s project, with exactly the environment its server gets."""
+    """``manage.py`` of ``server``'s project, with exactly the environment its server gets;
+    the AS's commands also get what its seed reads (``seed_environment``)."""
+    environment = environment_of(server)
+    if server == "auth":
+        environment.update(seed_environment())
     command = [sys.executable, "manage.py", *arguments]
     # The arguments are the caller's own command line, run as the caller (S603).
-    return subprocess.run(command, cwd=ROOT / SERVERS[server].project, env=environment_of(server)).returncode  # noqa: S603
+    return subprocess.run(command, cwd=ROOT / SERVERS[server].project, env=environment).returncode  # noqa: S603
 
 
-def demo_command(auth_port: str, variable: str, scope: str, api_port: str) -> str:
+def demo_command(auth_port: str, resource: str, scope: str, api_port: str) -> str:
     """A client-credentials token for one API (RFC 8707 ``resource``), and a call to that API with it."""
     token_url = f"http://127.0.0.1:{auth_port}/o/token/"
     me_url = f"http://127.0.0.1:{api_port}/api/me/"
     get_token = (
         f'curl -s -u "$DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET" -d grant_type=client_credentials'
-        f' -d scope={scope} -d "resource=${variable}" {token_url}'
+        f" -d scope={scope} -d resource={shlex.quote(resource)} {token_url}"
         ' | sed -E \'s/.*"access_token": ?"([^"]+)".*/\\1/\''
     )
     return f'. ./.env && curl -s -H "Authorization: Bearer $({get_token})" {me_url}'
 
 
-def demo() -> str:
+def demo(environments: dict[str, dict[str, str]]) -> str:
+    """``environments``: each server's (environment_of), whose RESOURCE_SERVER_RESOURCE may be derived."""
     auth, resource, team = (port(server) for server in SERVERS)
+    resources = {server: environments[server]["RESOURCE_SERVER_RESOURCE"] for server in ("resource", "team")}
     return (
         f"\nAuthorization server: http://127.0.0.1:{auth}/  "
         f"Resource server: http://127.0.0.1:{resource}/  Team API: http://127.0.0.1:{team}/\n"
         "Get a client-credentials token for each API and call that API with it:\n\n"
-        f"  {demo_command(auth, 'RESOURCE_SERVER_RESOURCE', 'read', resource)}\n\n"
-        f"  {demo_command(auth, 'TEAM_RESOURCE_SERVER_RESOURCE', 'team:read', team)}\n"
+        f"  {demo_command(auth, resources['resource'], 'read', resource)}\n\n"
+        f"  {demo_command(auth, resources['team'], 'team:read', team)}\n"
     )
 
 
 def serve(which: str) -> int:
     names = list(SERVERS) if which == EVERY else [which]
-    processes = [start(name, environment_of(name)) for name in names]
+    environments = {name: environment_of(name) for name in names}
+    # Before any server starts: gunicorn would trace back on a bad WEB_CONCURRENCY as it is imported.
+    for name, environment in environments.items():
+        check_gunicorn_numbers(SERVERS[name].project, environment)
+    processes = [start(name, environment) for name, environment in environments.items()]
     if which == EVERY:
-        print(demo(), flush=True)
+        print(demo(environments), flush=True)
 
     def stop(*_):
         for process in processes:

@@ -1,28 +1,42 @@
 import subprocess
 import sys
 
+import psycopg
 import pytest
 
+from shared import serve as shared_serve
+from shared import wait_for_database
 from shared.serve import environment_of
 from shared.settings import audience_of
 
-from .stack import ROOT, resource_server_environment, seed_secrets
+from .stack import ROOT, base_environment, resource_server_environment, seed_secrets, signing_key
 
 VARIABLES = ("RESOURCE_SERVER_AUTH_TOKEN", "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS")
+BOTH = {"RESOURCE_SERVER_AUTH_TOKEN": "t", "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": "rs:secret"}
+
+
+def resource_environment(**overrides) -> dict:
+    env = resource_server_environment("http://127.0.0.1:9", "token", seed_secrets(), "sqlite:///:memory:")
+    env.pop("RESOURCE_SERVER_AUTH_TOKEN")
+    return {**env, **overrides}
 
 
 def start_resource_server(server: str = "resource", **overrides) -> subprocess.CompletedProcess:
-    env = resource_server_environment("http://127.0.0.1:9", "token", seed_secrets(), "sqlite:///:memory:")
-    env.pop("RESOURCE_SERVER_AUTH_TOKEN")
-    env.update(overrides)
-    return subprocess.run(
-        [sys.executable, "-m", "shared.serve", server],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run([sys.executable, "-m", "shared.serve", server], ROOT, resource_environment(**overrides))
+
+
+def run(command: list[str], cwd, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+
+def assert_one_line(result: subprocess.CompletedProcess, *names: str, server: str) -> None:
+    """The contract of every configuration error: one line on stderr naming the variable, no traceback."""
+    assert result.returncode != 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"{server}: configuration error: "), lines[0]
+    assert all(name in lines[0] for name in names), lines[0]
 
 
 @pytest.mark.parametrize(
@@ -42,10 +56,68 @@ def test_resource_server_refuses_to_start_unless_exactly_one_credential_is_set(v
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", [["migrate", "--no-input"], ["check"], ["showmigrations"]])
+def test_manage_py_names_both_credential_variables_in_one_line(command):
+    """make run-resource migrates first, and so do Compose's resource-migrate and team-migrate."""
+    result = run([sys.executable, "manage.py", *command], ROOT / "resource_server", resource_environment(**BOTH))
+
+    assert_one_line(result, *VARIABLES, server="resource_server")
+
+
+def test_manage_py_names_a_bad_cors_origin_in_one_line():
+    env = resource_environment(RESOURCE_SERVER_AUTH_TOKEN="t", RS_CORS_ALLOWED_ORIGINS="https://app.example/path")
+
+    result = run([sys.executable, "manage.py", "migrate", "--no-input"], ROOT / "resource_server", env)
+
+    assert_one_line(result, "RS_CORS_ALLOWED_ORIGINS", server="resource_server")
+
+
+def test_the_team_apis_manage_py_names_its_variables_in_one_line():
+    team = {f"TEAM_{name}": value for name, value in resource_environment(**BOTH).items() if name.startswith("R")}
+    env = {**base_environment(), **team}
+
+    result = run([sys.executable, "-m", "shared.serve", "manage", "team", "migrate", "--no-input"], ROOT, env)
+
+    assert_one_line(result, *VARIABLES, server="resource_server")
+
+
+@pytest.mark.parametrize("command", [["migrate", "--no-input"], ["seed"]])
+def test_the_authorization_servers_manage_py_names_a_missing_secret_key_in_one_line(command):
+    env = {**base_environment(), "AS_DATABASE_URL": "sqlite:///:memory:", "OIDC_RSA_PRIVATE_KEY": signing_key()}
+
+    result = run([sys.executable, "manage.py", *command], ROOT / "auth_server", env)
+
+    assert_one_line(result, "AS_SECRET_KEY", server="auth_server")
+
+
+BAD_GUNICORN_NUMBERS = [("WEB_CONCURRENCY", "0"), ("GUNICORN_TIMEOUT", "x"), ("GUNICORN_THREADS", "-1")]
+
+
+@pytest.mark.parametrize(("name", "value"), [("WEB_CONCURRENCY", "abc"), *BAD_GUNICORN_NUMBERS])
+def test_make_run_names_a_bad_gunicorn_number_in_one_line(name, value):
+    """gunicorn reads WEB_CONCURRENCY itself as it is imported, before any configuration file:
+    the launcher checks it first (and so does the containers' entrypoint)."""
+    env = resource_environment(RESOURCE_SERVER_AUTH_TOKEN="t", **{name: value})
+
+    result = run([sys.executable, "-m", "shared.serve", "resource"], ROOT, env)
+
+    assert_one_line(result, name, server="resource_server")
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_GUNICORN_NUMBERS)
+def test_gunicorns_configuration_names_a_bad_number_in_one_line(name, value):
+    env = {**resource_environment(RESOURCE_SERVER_AUTH_TOKEN="t", **{name: value}), "PYTHONPATH": str(ROOT)}
+    gunicorn = [sys.executable, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", "config.wsgi"]
+
+    result = run(gunicorn, ROOT / "resource_server", env)
+
+    assert_one_line(result, name, server="resource_server")
+
+
 @pytest.mark.parametrize(
     "value",
-    ["", "/api/", "api.example", "ftp://api.example/", "https://api.example/#x", "https://u:p@api.example/"],
-    ids=["missing", "relative", "no-scheme", "ftp", "fragment", "userinfo"],
+    ["/api/", "api.example", "ftp://api.example/", "https://api.example/#x", "https://u:p@api.example/"],
+    ids=["relative", "no-scheme", "ftp", "fragment", "userinfo"],
 )
 def test_resource_server_refuses_to_start_without_a_valid_resource(value):
     result = start_resource_server(RESOURCE_SERVER_AUTH_TOKEN="t", RESOURCE_SERVER_RESOURCE=value)
@@ -113,3 +185,98 @@ def test_a_database_url_of_no_server_reaches_no_server(monkeypatch, server):
     environment = environment_of(server)
 
     assert admin_url not in environment.values()
+
+
+# What follows a port under make run unless set (shared.serve.DERIVED), as each server sees it.
+FOLLOWING = ("AS_PORT", "RS_PORT", "TEAM_RS_PORT", *shared_serve.DERIVED)
+
+
+@pytest.fixture
+def dotenv(monkeypatch, tmp_path):
+    """A .env of the launcher's own, and nothing of these variables in the environment."""
+    for name in (*FOLLOWING, "DJANGO_READ_DOT_ENV_FILE", "TEAM_DJANGO_READ_DOT_ENV_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(shared_serve, "ROOT", tmp_path)
+    return tmp_path / ".env"
+
+
+def test_the_apis_introspection_url_and_the_issuer_follow_as_port(dotenv):
+    dotenv.write_text("AS_PORT=8100\nRESOURCE_SERVER_INTROSPECTION_URL=\nOAUTH_ISSUER=\n")
+
+    resource, team, auth = (environment_of(server) for server in ("resource", "team", "auth"))
+
+    assert resource["RESOURCE_SERVER_INTROSPECTION_URL"] == "http://127.0.0.1:8100/o/introspect/"
+    assert team["RESOURCE_SERVER_INTROSPECTION_URL"] == "http://127.0.0.1:8100/o/introspect/"
+    assert auth["OAUTH_ISSUER"] == "http://127.0.0.1:8100"
+
+
+def test_each_apis_resource_follows_its_port_and_the_seed_registers_the_same(dotenv):
+    dotenv.write_text("RS_PORT=8101\nTEAM_RS_PORT=8102\nRESOURCE_SERVER_RESOURCE=\n")
+
+    resource, team = (environment_of(server) for server in ("resource", "team"))
+    seed = shared_serve.seed_environment()
+
+    assert resource["RESOURCE_SERVER_RESOURCE"] == seed["RESOURCE_SERVER_RESOURCE"] == "http://127.0.0.1:8101/"
+    assert team["RESOURCE_SERVER_RESOURCE"] == seed["TEAM_RESOURCE_SERVER_RESOURCE"] == "http://127.0.0.1:8102/"
+
+
+def test_a_value_set_explicitly_wins_over_the_one_it_would_follow(dotenv, monkeypatch):
+    dotenv.write_text(
+        "AS_PORT=8100\nRS_PORT=8101\nRESOURCE_SERVER_INTROSPECTION_URL=https://login.example/o/introspect/\n"
+        "RESOURCE_SERVER_RESOURCE=https://api.example/\n"
+    )
+    monkeypatch.setenv("TEAM_RESOURCE_SERVER_RESOURCE", "https://team.example/")
+    monkeypatch.setenv("OAUTH_ISSUER", "https://login.example")
+
+    resource, team, auth = (environment_of(server) for server in ("resource", "team", "auth"))
+
+    assert resource["RESOURCE_SERVER_INTROSPECTION_URL"] == "https://login.example/o/introspect/"
+    assert resource["RESOURCE_SERVER_RESOURCE"] == shared_serve.seed_environment()["RESOURCE_SERVER_RESOURCE"]
+    assert resource["RESOURCE_SERVER_RESOURCE"] == "https://api.example/"
+    assert team["RESOURCE_SERVER_RESOURCE"] == "https://team.example/"
+    assert team["RESOURCE_SERVER_INTROSPECTION_URL"] == "http://127.0.0.1:8100/o/introspect/"
+    assert auth["OAUTH_ISSUER"] == "https://login.example"
+
+
+def test_no_server_sees_what_another_follows(dotenv):
+    """Deriving adds no variable outside its audience: the AS gets no API's URL, an API no issuer."""
+    dotenv.write_text("")
+
+    resource, auth = environment_of("resource"), environment_of("auth")
+
+    assert "OAUTH_ISSUER" not in resource and "TEAM_RESOURCE_SERVER_RESOURCE" not in resource
+    assert not [name for name in auth if name.startswith(("RESOURCE_SERVER_", "TEAM_"))]
+
+
+def test_a_password_the_database_refuses_is_explained_in_one_line(monkeypatch):
+    """A .env regenerated against an existing volume: the containers' entrypoint says which variable and what to run.
+
+    Local PostgreSQL trusts local users, so the refusal is psycopg's error as libpq words it
+    (Compose's test_configuration.py makes the real one).
+    """
+    refused = psycopg.OperationalError(
+        'connection failed: connection to server at "172.18.0.2", port 5432 failed:'
+        ' FATAL:  password authentication failed for user "team_server"'
+    )
+    monkeypatch.setattr(wait_for_database, "wait", lambda host, port, seconds: True)
+    monkeypatch.setattr(wait_for_database, "log_in", lambda url: refused)
+    monkeypatch.setenv("RS_DATABASE_URL", "postgres://team_server:n3w-s3cret@postgres:5432/team_server")
+    monkeypatch.setenv("RS_NAME", "team_server")
+    monkeypatch.delenv("AS_DATABASE_URL", raising=False)
+
+    with pytest.raises(SystemExit) as exit:
+        wait_for_database.main()
+
+    line = str(exit.value.code)
+    assert line.startswith("team_server: configuration error: TEAM_RS_DB_PASSWORD "), line
+    assert "\n" not in line and "n3w-s3cret" not in line
+    assert "docker compose down -v" in line and "10-databases.sh" in line
+
+
+def test_a_database_that_accepts_the_password_lets_the_server_start(monkeypatch):
+    monkeypatch.setattr(wait_for_database, "wait", lambda host, port, seconds: True)
+    monkeypatch.setattr(wait_for_database, "log_in", lambda url: None)
+    monkeypatch.setenv("AS_DATABASE_URL", "postgres://auth_server:right@postgres:5432/auth_server")
+    monkeypatch.delenv("RS_DATABASE_URL", raising=False)
+
+    assert wait_for_database.main() == 0

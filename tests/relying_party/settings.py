@@ -28,7 +28,7 @@ POST_LOGOUT_REDIRECT_URI = env.str("DEMO_WEB_POST_LOGOUT_REDIRECT_URI", default=
 # The first API: where to call it, and its resource identifier (RFC 8707) that
 # binds the access token to it.
 API_URL = env.str("DEMO_WEB_API_URL", default=f"http://127.0.0.1:{env.int('RS_PORT', default=8001)}").rstrip("/")
-API_RESOURCE = env.str("RESOURCE_SERVER_RESOURCE", default=f"{API_URL}/")
+API_RESOURCE = env.str("RESOURCE_SERVER_RESOURCE", default="") or f"{API_URL}/"  # empty: as the API derives it
 SCOPE = "openid profile email read"
 
 # A key of this process: a restart signs everyone out of the demo, nothing more.
