@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help env install migrate migrate-auth migrate-resource migrate-team static run run-auth run-resource run-team \
+.PHONY: help env install migrate migrate-auth migrate-resource migrate-team static run run-auth run-resource run-team doctor \
 	lint test test-unit test-e2e chromium test-compose bench demo up down logs lock clean
 
 help: ## List the targets
@@ -54,6 +54,12 @@ run-resource: migrate-resource ## Serve only the resource server
 
 run-team: migrate-team ## Serve only the team API (the second example API)
 	@$(BIN)/python -m shared.serve team
+
+# Against the servers make run serves (in another terminal): each runs its own
+# manage.py doctor with its own environment; every check runs, the exit is 1 if any failed.
+doctor: install ## Check the running stack end to end: one line per check, what is wrong and what to do
+	@status=0; for server in auth resource team; do \
+	  $(BIN)/python -m shared.serve manage $$server doctor || status=1; done; exit $$status
 
 test: lint test-unit test-e2e ## Lint, unit tests of both servers, then the end-to-end suite
 

@@ -9,9 +9,11 @@ from ..stack import compose
 IMAGE = os.environ.get("APP_IMAGE", "split-oauth2-django:latest")
 # The app's services: the AS, the first API and the team API, each with its migrate job.
 APP = ("auth-migrate", "resource-migrate", "team-migrate", "auth-server", "resource-server", "team-server")
-SERVICES = ("proxy", "postgres", "redis", *APP)
+# The AS's image and environment too, clearing expired tokens and sessions.
+JOBS = ("auth-housekeeping",)
+SERVICES = ("proxy", "postgres", "redis", *APP, *JOBS)
 # The app containers and the proxy: read-only, no capability, no privilege gain.
-HARDENED = ("proxy", *APP)
+HARDENED = ("proxy", *APP, *JOBS)
 
 
 def docker(*args: str) -> subprocess.CompletedProcess:

@@ -23,6 +23,7 @@ NETWORKS = {
     "resource-server": {"edge", "database", "cache"},
     "team-server": {"edge", "database", "cache"},
     "auth-migrate": {"database"},
+    "auth-housekeeping": {"database"},
     "resource-migrate": {"database"},
     "team-migrate": {"database"},
     "postgres": {"database"},

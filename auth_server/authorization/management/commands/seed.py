@@ -18,6 +18,7 @@ environment is rotated on the next run. Secrets are never printed.
 """
 
 from datetime import timedelta
+from typing import NamedTuple
 from urllib.parse import urljoin
 
 from django.conf import settings
@@ -47,6 +48,31 @@ DEMO_WEB_CLIENT = (
     "DEMO_WEB_REDIRECT_URI",
     "DEMO_WEB_POST_LOGOUT_REDIRECT_URI",
 )
+
+
+class ConfiguredAPI(NamedTuple):
+    client_id: str
+    secret: str
+    resource: str | None
+    scopes: str
+    events_endpoint: str | None
+
+
+def configured_api(client_prefix: str, prefix: str, default_scopes: str) -> ConfiguredAPI | None:
+    """The registration the environment asks for one example API; None when its client variables are unset.
+
+    What seed registers, and what ``manage.py doctor`` compares the database with.
+    """
+    client_id = env.str(f"{client_prefix}CLIENT_ID", default="")
+    secret = env.str(f"{client_prefix}CLIENT_SECRET", default="")
+    if not (client_id and secret):
+        return None
+    resource = env.str(f"{prefix}RESOURCE_SERVER_RESOURCE", default="") or None
+    scopes = env.str(f"{prefix}RESOURCE_SERVER_SCOPES", default="") or default_scopes
+    events_endpoint = env.str(f"{prefix}RESOURCE_SERVER_EVENTS_ENDPOINT", default="") or (
+        urljoin(resource, "/security-events/") if resource else None
+    )
+    return ConfiguredAPI(client_id, secret, resource, scopes, events_endpoint)
 
 
 class Command(BaseCommand):
@@ -81,23 +107,18 @@ class Command(BaseCommand):
         return outcome.application
 
     def seed_api(self, what: str, client_prefix: str, prefix: str, name: str, default_scopes: str):
-        values = self.variables(f"{client_prefix}CLIENT_ID", f"{client_prefix}CLIENT_SECRET")
-        if values is None:
+        if self.variables(f"{client_prefix}CLIENT_ID", f"{client_prefix}CLIENT_SECRET") is None:
             return None
-        client_id, secret = values
-        resource = env.str(f"{prefix}RESOURCE_SERVER_RESOURCE", default="") or None
-        scopes = env.str(f"{prefix}RESOURCE_SERVER_SCOPES", default="") or default_scopes
-        events_endpoint = env.str(f"{prefix}RESOURCE_SERVER_EVENTS_ENDPOINT", default="") or (
-            urljoin(resource, "/security-events/") if resource else None
-        )
+        wanted = configured_api(client_prefix, prefix, default_scopes)
+        client_id = wanted.client_id
         try:
             done = registration.register(
                 client_id,
-                resource=resource,
-                scopes=scopes,
+                resource=wanted.resource,
+                scopes=wanted.scopes,
                 name=name,
-                events_endpoint=events_endpoint,
-                secret=secret,
+                events_endpoint=wanted.events_endpoint,
+                secret=wanted.secret,
             )
         except registration.RegistrationError as error:
             raise CommandError(f"{what} {client_id}: {error}") from None

@@ -1,0 +1,65 @@
+import os
+import signal
+from datetime import timedelta
+from unittest import mock
+
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
+from django.core.management import CommandError, call_command
+from django.test import TestCase
+from django.utils import timezone
+
+from .factories import AccessToken, access_token, application
+
+
+def session(expires_in: int) -> str:
+    store = SessionStore()
+    store["probe"] = True
+    store.set_expiry(expires_in)
+    store.create()
+    # set_expiry refuses a past moment for a new session; the row is what clearsessions reads.
+    Session.objects.filter(session_key=store.session_key).update(
+        expire_date=timezone.now() + timedelta(seconds=expires_in)
+    )
+    return store.session_key
+
+
+class HousekeepingTests(TestCase):
+    def setUp(self):
+        app = application("machine")
+        self.expired = access_token("expired-token", app, expires_in=-60)
+        self.live = access_token("live-token", app)
+        self.expired_session = session(-60)
+        self.live_session = session(3600)
+
+    def test_expired_tokens_and_sessions_go_live_ones_stay(self):
+        with self.assertLogs("authorization.management.commands.housekeeping", "INFO") as logs:
+            call_command("housekeeping")
+
+        self.assertEqual(list(AccessToken.objects.values_list("pk", flat=True)), [self.live.pk])
+        self.assertEqual(list(Session.objects.values_list("session_key", flat=True)), [self.live_session])
+        [line] = logs.output
+        self.assertIn("removed 1 access tokens, 0 refresh tokens, 0 ID tokens, 0 grants, 1 sessions", line)
+
+    def test_a_sigterm_ends_the_loop_between_runs(self):
+        runs = []
+
+        def run_once():
+            runs.append(1)
+            if len(runs) == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return {}
+
+        previous = signal.getsignal(signal.SIGTERM)
+        self.addCleanup(signal.signal, signal.SIGTERM, previous)
+        with (
+            mock.patch("authorization.management.commands.housekeeping.run_once", run_once),
+            self.assertLogs("authorization.management.commands.housekeeping", "INFO"),
+        ):
+            call_command("housekeeping", every=1)
+
+        self.assertEqual(len(runs), 2)
+
+    def test_every_must_be_a_positive_number_of_seconds(self):
+        with self.assertRaisesMessage(CommandError, "--every must be 1 or more"):
+            call_command("housekeeping", every=0)
