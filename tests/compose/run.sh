@@ -24,10 +24,14 @@ sed -i -e "s/^AS_PORT=.*/AS_PORT=$(free_port)/" -e "s/^RS_PORT=.*/RS_PORT=$rs_po
   -e "s/^TEAM_RS_PORT=.*/TEAM_RS_PORT=$team_port/" \
   -e "s#^RESOURCE_SERVER_RESOURCE=.*#RESOURCE_SERVER_RESOURCE=http://127.0.0.1:$rs_port/#" \
   -e "s#^TEAM_RESOURCE_SERVER_RESOURCE=.*#TEAM_RESOURCE_SERVER_RESOURCE=http://127.0.0.1:$team_port/#" "$E2E_ENV_FILE"
+echo "PROMETHEUS_PORT=$(free_port)" >>"$E2E_ENV_FILE"
 set -a; . "$E2E_ENV_FILE"; set +a
 export APP_IMAGE="${APP_IMAGE:-split-oauth2-django:e2e}"
 export E2E_COMPOSE_PROJECT="split-oauth2-e2e-$$"
 PRODUCTION=compose.yaml:compose.production.yaml
+# With Prometheus (the metrics profile) from the start: tests/compose/test_metrics.py
+# reads what it scraped, and every phase runs as a stack with the profile on does.
+export COMPOSE_PROFILES=metrics
 compose() { docker compose -p "$E2E_COMPOSE_PROJECT" --env-file "$E2E_ENV_FILE" "$@"; }
 export -f compose
 
@@ -52,7 +56,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "test-compose: starting the stack (project $E2E_COMPOSE_PROJECT, AS :$AS_PORT, RS :$RS_PORT, team :$TEAM_RS_PORT)"
+echo "test-compose: starting the stack (project $E2E_COMPOSE_PROJECT, AS :$AS_PORT, RS :$RS_PORT, team :$TEAM_RS_PORT, Prometheus :$PROMETHEUS_PORT)"
 compose up -d --no-build --wait --wait-timeout 240
 
 export E2E_AUTH_URL="http://127.0.0.1:$AS_PORT" E2E_RESOURCE_URL="http://127.0.0.1:$RS_PORT" \

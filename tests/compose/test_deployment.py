@@ -16,18 +16,20 @@ from .containers import HARDENED, IMAGE, docker, inspect, python_in, services
 
 CREDENTIALS = "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS="
 
-# Who is on which network: the proxy is the only way in, and only the APIs reach Redis.
+# Who is on which network: the proxy is the only way in, only the APIs reach Redis,
+# and Prometheus (the metrics profile, which make test-compose turns on) the servers' metrics.
 NETWORKS = {
     "proxy": {"edge"},
-    "auth-server": {"edge", "database"},
-    "resource-server": {"edge", "database", "cache"},
-    "team-server": {"edge", "database", "cache"},
+    "auth-server": {"edge", "database", "metrics"},
+    "resource-server": {"edge", "database", "cache", "metrics"},
+    "team-server": {"edge", "database", "cache", "metrics"},
     "auth-migrate": {"database"},
     "auth-housekeeping": {"database"},
     "resource-migrate": {"database"},
     "team-migrate": {"database"},
     "postgres": {"database"},
     "redis": {"cache"},
+    "prometheus": {"metrics", "metrics-web"},
 }
 
 # Whether a TCP connection to argv[1]:argv[2] opens, or the name of the error.
@@ -67,7 +69,7 @@ def test_every_long_running_service_is_healthy_and_the_jobs_completed():
         assert state[job]["State"] == "exited" and state[job]["ExitCode"] == 0, state[job]
 
 
-def test_only_the_proxy_publishes_ports_and_on_loopback_only():
+def test_only_the_proxy_and_prometheus_publish_ports_and_on_loopback_only():
     published = {
         name: {(p["URL"], p["PublishedPort"], p["TargetPort"]) for p in row["Publishers"] if p["PublishedPort"]}
         for name, row in services().items()
@@ -78,7 +80,8 @@ def test_only_the_proxy_publishes_ports_and_on_loopback_only():
         ("127.0.0.1", int(os.environ["RS_PORT"]), 8001),
         ("127.0.0.1", int(os.environ["TEAM_RS_PORT"]), 8002),
     }
-    assert published == {name: set() for name in NETWORKS if name != "proxy"}
+    assert published.pop("prometheus") == {("127.0.0.1", int(os.environ["PROMETHEUS_PORT"]), 9090)}
+    assert published == {name: set() for name in NETWORKS if name not in ("proxy", "prometheus")}
 
 
 def test_each_service_is_on_the_networks_it_needs_and_no_other():
@@ -87,7 +90,7 @@ def test_each_service_is_on_the_networks_it_needs_and_no_other():
     for service, expected in NETWORKS.items():
         networks = inspect(service)["NetworkSettings"]["Networks"]
         assert {name.removeprefix(f"{project}_") for name in networks} == expected, service
-    for name in ("database", "cache"):
+    for name in ("database", "cache", "metrics"):
         assert json.loads(docker("network", "inspect", f"{project}_{name}").stdout)[0]["Internal"] is True, name
 
 
