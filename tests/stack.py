@@ -53,6 +53,9 @@ def base_environment() -> dict:
         # Plain HTTP on loopback: no TLS-terminating proxy in front.
         "DJANGO_HTTPS": "false",
         "WEB_CONCURRENCY": "2",
+        # Not make run's fixed defaults: suites run side by side on one machine. A Server
+        # sets its own server's (Server.metrics_port); this covers any other start.
+        **{name: str(free_port()) for name in ("AS_METRICS_PORT", "RS_METRICS_PORT", "TEAM_RS_METRICS_PORT")},
     }
 
 
