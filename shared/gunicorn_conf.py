@@ -42,10 +42,11 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Chosen before the application is preloaded: prometheus_client reads its
 # directory at import. The endpoint is bound here too, so a bad or busy
 # GUNICORN_METRICS_BIND stops the server with one line before any other.
-metrics_directory = metrics.multiprocess_directory()
+metrics_directory = None
 try:
+    metrics_directory = metrics.multiprocess_directory()
     metrics_server = metrics.listen(os.environ.get(metrics.BIND_VARIABLE, ""), bind)
-except metrics.BindError as error:
+except metrics.ConfigurationError as error:
     # The project's directory names the server, as its config/wsgi.py does: shared.serve
     # starts gunicorn there, and Compose's --chdir applies before this file loads.
     metrics.remove_directory(metrics_directory)

@@ -18,8 +18,6 @@ import threading
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from shared.settings import private_directory
-
 # prometheus_client is imported where it is used, never here: it picks multiprocess
 # mode once, at its import, from PROMETHEUS_MULTIPROC_DIR, which gunicorn's
 # configuration sets only after importing this module.
@@ -28,8 +26,8 @@ BIND_VARIABLE = "GUNICORN_METRICS_BIND"
 DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
-class BindError(ValueError):
-    """GUNICORN_METRICS_BIND is no ``host:port``."""
+class ConfigurationError(ValueError):
+    """The metrics endpoint or directory cannot be what the environment says."""
 
 
 def parse_bind(value: str) -> tuple[str, int] | None:
@@ -40,7 +38,7 @@ def parse_bind(value: str) -> tuple[str, int] | None:
     host, separator, port = value.rpartition(":")
     host = host.removeprefix("[").removesuffix("]")
     if not separator or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise BindError(
+        raise ConfigurationError(
             f"{BIND_VARIABLE} must be host:port, e.g. 127.0.0.1:9100 (under make run: a number in "
             f"AS_METRICS_PORT, RS_METRICS_PORT or TEAM_RS_METRICS_PORT), not {value!r}"
         )
@@ -55,7 +53,11 @@ def multiprocess_directory() -> Path | None:
     fresh directory this user alone can read, which is returned for removal at exit.
     """
     if os.environ.get(DIRECTORY_VARIABLE):
-        private_directory(Path(os.environ[DIRECTORY_VARIABLE]))
+        try:
+            Path(os.environ[DIRECTORY_VARIABLE]).mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as error:
+            reason = f"cannot create {os.environ[DIRECTORY_VARIABLE]!r} ({error.strerror})"
+            raise ConfigurationError(f"{DIRECTORY_VARIABLE}: {reason}: name a directory this user can write") from None
         return None
     created = Path(tempfile.mkdtemp(prefix="prometheus-multiproc-"))
     os.environ[DIRECTORY_VARIABLE] = str(created)
@@ -91,7 +93,7 @@ def listen(value: str, public_bind: str):
         return None
     host, port = endpoint
     if public_bind.rpartition(":")[2] == str(port):
-        raise BindError(f"{BIND_VARIABLE} {value!r} is the public port (GUNICORN_BIND): choose another port")
+        raise ConfigurationError(f"{BIND_VARIABLE} {value!r} is the public port (GUNICORN_BIND): choose another port")
 
     from prometheus_client import CollectorRegistry, make_wsgi_app
     from prometheus_client.exposition import ThreadingWSGIServer
@@ -105,7 +107,7 @@ def listen(value: str, public_bind: str):
         return make_server(host, port, make_wsgi_app(registry), server_class, handler_class=QuietHandler)
     except OSError as error:
         reason = f"cannot listen on {value!r} ({error.strerror})"
-        raise BindError(f"{BIND_VARIABLE}: {reason}: choose a free host:port") from None
+        raise ConfigurationError(f"{BIND_VARIABLE}: {reason}: choose a free host:port") from None
 
 
 def serve_in_background(server) -> None:

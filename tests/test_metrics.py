@@ -18,12 +18,14 @@ import requests
 
 from shared import metrics, serve
 
-from .metrics import Samples
-from .stack import ROOT, Server, resource_server_environment, seed_secrets
+from .metrics import Samples, scrape
+from .stack import ROOT, Server, free_port, manage, resource_server_environment, seed_secrets, wait_healthy
 from .test_revocation_push import server_at
 
 RESPONSES = "django_http_responses_total_by_status_view_method_total"
 DURATIONS = "django_http_requests_latency_seconds_by_view_method_count"
+# Your own gunicorn, as docs/operations.md runs it (no shared.serve), in the resource server's project.
+OWN_GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", "config.wsgi"]
 # A view of each server that nothing else calls meanwhile (Compose's healthchecks call /healthz).
 QUIET_VIEWS = {
     "auth": ("/.well-known/oauth-authorization-server", "oauth2_provider:oauth-server-metadata", 200),
@@ -138,7 +140,7 @@ def test_a_metrics_bind_is_host_and_port(value, expected):
 
 @pytest.mark.parametrize("value", ["9100", ":9100", "127.0.0.1", "127.0.0.1:", "127.0.0.1:x", "127.0.0.1:0", "h:65536"])
 def test_a_bad_metrics_bind_is_refused_naming_the_variable(value):
-    with pytest.raises(metrics.BindError, match="GUNICORN_METRICS_BIND must be host:port"):
+    with pytest.raises(metrics.ConfigurationError, match="GUNICORN_METRICS_BIND must be host:port"):
         metrics.parse_bind(value)
 
 
@@ -148,9 +150,9 @@ def test_a_bad_metrics_port_under_make_run_is_one_line(tmp_path, busy):
         port = str(taken.getsockname()[1]) if busy else "ninety-one-hundred"
         database = f"sqlite:///{tmp_path}/rs.sqlite3"
         env = resource_server_environment("http://127.0.0.1:9", "credentials", seed_secrets(), database)
-        serve = [sys.executable, "-m", "shared.serve", "resource"]
+        command = [sys.executable, "-m", "shared.serve", "resource"]
         env["RS_METRICS_PORT"] = port
-        result = subprocess.run(serve, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
     assert result.returncode != 0
     assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
@@ -171,3 +173,51 @@ def test_make_run_gives_each_server_its_own_metrics_port_and_directory(monkeypat
     binds = [env["GUNICORN_METRICS_BIND"] for env in environments]
     assert binds == ["127.0.0.1:19100", "127.0.0.1:19101", "127.0.0.1:9102"]
     assert [env for env in environments if "PROMETHEUS_MULTIPROC_DIR" in env] == []
+
+
+def own_gunicorn_environment(tmp_path, **variables: str) -> dict:
+    database = f"sqlite:///{tmp_path}/rs.sqlite3"
+    env = resource_server_environment("http://127.0.0.1:9", "credentials", seed_secrets(), database)
+    return {**env, "PYTHONPATH": str(ROOT), "GUNICORN_BIND": f"127.0.0.1:{env['RS_PORT']}", **variables}
+
+
+def test_an_unusable_multiprocess_directory_is_one_line(tmp_path):
+    env = own_gunicorn_environment(tmp_path, PROMETHEUS_MULTIPROC_DIR="/proc/metrics")
+
+    result = subprocess.run(
+        OWN_GUNICORN, cwd=ROOT / "resource_server", env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode != 0
+    assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
+    assert result.stderr.startswith("resource_server: configuration error: PROMETHEUS_MULTIPROC_DIR: cannot create")
+
+
+def test_a_previous_runs_values_in_a_directory_of_your_own_are_wiped_at_start(tmp_path):
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    previous_run = (
+        "from prometheus_client import Counter;"
+        f"Counter({RESPONSES.removesuffix('_total')!r}, '', ['status', 'view', 'method'])"
+        ".labels('200', 'healthz', 'GET').inc(1000)"
+    )
+    subprocess.run(
+        [sys.executable, "-c", previous_run], env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}, check=True
+    )
+    assert list(directory.glob("counter_*.db"))
+    port = free_port()
+    env = own_gunicorn_environment(
+        tmp_path, PROMETHEUS_MULTIPROC_DIR=str(directory), GUNICORN_METRICS_BIND=f"127.0.0.1:{port}"
+    )
+    manage("resource_server", "migrate", "--no-input", env=env)
+
+    process = subprocess.Popen(OWN_GUNICORN, cwd=ROOT / "resource_server", env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(f"http://127.0.0.1:{env['RS_PORT']}")
+        samples = scrape(f"http://127.0.0.1:{port}/metrics")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+    assert 1 <= samples.value(RESPONSES, view="healthz", status="200") < 1000
+    assert directory.is_dir()  # yours: emptied at start, never removed
