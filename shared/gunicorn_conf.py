@@ -31,6 +31,9 @@ accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "true").lower() == "tru
 # The response's X-Request-ID (shared/request_id.py) joins each access line to
 # the application's lines for the same request.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
+# Under LOG_FORMAT=json (production's default) access and error lines are JSON
+# objects instead, with the fields of docs/operations.md (shared/gunicorn_logging.py).
+logger_class = "shared.gunicorn_logging.Logger"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # gunicorn's runtime control socket is not used; the container's /app is read-only to it.

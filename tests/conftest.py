@@ -17,10 +17,20 @@ import subprocess
 import time
 
 import pytest
+import requests
 
 from .fake_authorization_server import FakeAuthorizationServer
 from .oauth import Client
-from .stack import Server, Stack, free_port, manage, resource_server_environment, seed_secrets, start_stack
+from .stack import (
+    Server,
+    Stack,
+    free_port,
+    manage,
+    remember_issued,
+    resource_server_environment,
+    seed_secrets,
+    start_stack,
+)
 
 EXTERNAL = bool(os.environ.get("E2E_AUTH_URL"))
 # Each caller mode once and each database once, in two stacks: credentials mode on
@@ -41,11 +51,24 @@ collect_ignore = ([] if os.environ.get("E2E_COMPOSE_PROJECT") else ["compose"]) 
 
 
 def pytest_collection_modifyitems(config, items):
-    """Against Compose, leave out the tests marked local_stack: they start or restart servers of their own."""
+    """Against Compose, leave out the tests marked local_stack: they start or restart servers of their own.
+
+    The grep of every log for secrets runs last, when the rest of the suite has written them.
+    """
     if EXTERNAL:
         local = [item for item in items if item.get_closest_marker("local_stack")]
         config.hook.pytest_deselected(items=local)
         items[:] = [item for item in items if item not in local]
+    items.sort(key=lambda item: item.get_closest_marker("after_the_suite") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def issued_credentials():
+    """Every token, code and cookie a server hands the suite through ``requests``, for the log grep."""
+    with pytest.MonkeyPatch.context() as patch:
+        # Session() takes its hooks from default_hooks(); requests.get/post make one per call.
+        patch.setattr(requests.sessions, "default_hooks", lambda: {"response": [remember_issued]})
+        yield
 
 
 def external_stack(mode: str) -> Stack:

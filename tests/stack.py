@@ -7,9 +7,11 @@ registered with its own client, resource identifier (its loopback URL) and scope
 the team API's process starts on first use (``Stack.team_api``).
 """
 
+import base64
 import contextlib
 import fcntl
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -19,7 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 import requests
 
@@ -37,6 +39,47 @@ READ_COMPOSE_METRICS = (
 )
 # Only what a process needs to run; nothing of the caller's OAuth configuration.
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+
+
+# What no log may hold (tests/test_logs.py greps every server log of the session for it):
+# each secret a server was given and each credential the servers handed the suite,
+# by kind (a variable's name, "access_token"...), which is all a failure may print.
+LOG_FILES: list[Path] = []
+SECRETS: dict[str, str] = {}  # value: kind
+SECRET_VARIABLE = re.compile(
+    r"(_SECRET|_SECRET_KEY|PASSWORD|_AUTH_TOKEN|_INTROSPECTION_TOKEN|_CREDENTIALS|_PRIVATE_KEY|_PRIVATE_KEYS_INACTIVE)$"
+)
+ISSUED = ("access_token", "refresh_token", "id_token")
+
+
+def remember_secret(kind: str, value: str | None) -> None:
+    if value and len(value) >= 8:  # shorter values are no secrets of ours, and would match anywhere
+        SECRETS[value] = kind
+
+
+def remember_environment(environment: dict) -> None:
+    """The secrets among a process's variables, a database or cache URL's password included."""
+    for name, value in environment.items():
+        if SECRET_VARIABLE.search(name):
+            remember_secret(name, value)
+        elif name.endswith("_URL") and urlsplit(value).password:
+            remember_secret(f"{name} password", unquote(urlsplit(value).password))
+        if name.endswith("PRIVATE_KEY") and value:
+            # A leaked key would be its PEM text rather than the variable's base64 of it.
+            remember_secret(f"{name} (PEM)", base64.b64decode(value).decode().splitlines()[1])
+
+
+def remember_issued(response, *args, **kwargs) -> None:
+    """A ``requests`` response hook: the tokens, codes and cookies a server hands the suite."""
+    if response.headers.get("Content-Type", "").startswith("application/json"):
+        with contextlib.suppress(ValueError):
+            body = response.json()
+            for kind in ISSUED if isinstance(body, dict) else ():
+                remember_secret(kind, body.get(kind) if isinstance(body.get(kind), str) else None)
+    for code in parse_qs(urlsplit(response.headers.get("Location", "")).query).get("code", []):
+        remember_secret("authorization code", code)
+    for cookie in response.cookies:
+        remember_secret(f"{cookie.name} cookie", cookie.value)
 
 
 def free_port() -> int:
@@ -131,6 +174,8 @@ class Server:
     def start(self) -> None:
         if self.log is None:
             self.log = Path(tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")[1])
+            LOG_FILES.append(self.log)
+        remember_environment(self.env)
         env = {**self.env, SERVERS[self.name].metrics_port_variable: str(self.metrics_port)}
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
@@ -391,14 +436,19 @@ def team_environment(stack: Stack, database_url: str) -> dict:
     return {**base, **{f"{TEAM_PREFIX}{name}": value for name, value in own.items() if name not in base}}
 
 
-def start_stack(mode: str, database: str, **resource_environment) -> Stack:
+def start_stack(mode: str, database: str, every_server: dict | None = None, **resource_environment) -> Stack:
+    """``every_server``: variables for the AS and the first API alike (LOG_LEVEL...)."""
     folder = Path(tempfile.mkdtemp(prefix=f"e2e-{mode}-{database}-"))
     databases = Databases(database, folder)
     seeded = seed_secrets()
     auth_port = free_port()
     # Each API's port comes first: its resource identifier names it, and the seed registers it.
     resource_env = resource_server_environment(
-        f"http://127.0.0.1:{auth_port}", mode, seeded, databases.url("resource_server"), **resource_environment
+        f"http://127.0.0.1:{auth_port}",
+        mode,
+        seeded,
+        databases.url("resource_server"),
+        **{**(every_server or {}), **resource_environment},
     )
     team_port = free_port()
     # The serving AS never sees the seed's variables (shared.serve filters them out).
@@ -415,6 +465,7 @@ def start_stack(mode: str, database: str, **resource_environment) -> Stack:
         # One issuer whoever asks: the AS's URL, as Compose pins it to the published one.
         "OAUTH_ISSUER": f"http://127.0.0.1:{auth_port}",
         "OIDC_RSA_PRIVATE_KEY": signing_key(),
+        **(every_server or {}),
     }
     manage("auth_server", "migrate", "--no-input", env=auth_env)
     collect_static(auth_env)

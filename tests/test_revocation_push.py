@@ -33,6 +33,7 @@ from diskcache import Disk, FanoutCache, JSONDisk
 from diskcache.core import UNKNOWN
 from jwcrypto import jwk, jwt
 
+from .log_records import access
 from .oauth import Client, bearer
 from .stack import Server, free_port
 from .test_deactivated_user import CREATE_USER, DELETE_USER
@@ -478,12 +479,8 @@ def notices(stack) -> Notices:
     return Notices(as_signing_key(stack), metadata.json()["issuer"], stack.resource, endpoint)
 
 
-def introspections_for(stack, request_id: str) -> list[str]:
-    return [
-        line
-        for line in stack.logs().splitlines()
-        if f"request_id={request_id}" in line.split() and '"POST /o/introspect/ ' in line
-    ]
+def introspections_for(stack, request_id: str) -> list[dict]:
+    return access(stack.logs(), "POST", "/o/introspect/", request_id=request_id)
 
 
 def introspected(stack, answer: requests.Response) -> bool:

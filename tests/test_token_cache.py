@@ -11,6 +11,7 @@ import redis
 import requests
 
 from .fake_authorization_server import FakeAuthorizationServer
+from .log_records import records
 from .oauth import bearer
 
 
@@ -131,12 +132,12 @@ def test_redis_cache_is_used_and_its_outage_is_no_authentication_failure(client,
     fresh = client.client_credentials_token()
     assert {status for status, _, _ in across_every_worker(server, fresh, 10)} == {200}
     assert relay.calls == 1 + len(server.workers())
-    lines = [line for line in server.log.read_text().splitlines() if "token cache unavailable" in line]
+    lines = [line for line in records(server.log.read_text()) if "token cache unavailable" in line["message"]]
     # Logged once per interval by each worker that met the outage, not per request: by the
     # cache, and by the thread that reads the revocation log (docs/revocation.md).
     for logger in ("introspection.cache", "introspection.revocations"):
-        outage_lines = [line for line in lines if line.split()[3] == logger]
-        reporting_workers = {int(line.split()[4]) for line in outage_lines}
+        outage_lines = [line for line in lines if line["logger"] == logger]
+        reporting_workers = {line["process"] for line in outage_lines}
         assert len(outage_lines) == len(reporting_workers) == len(server.workers()), outage_lines
         assert reporting_workers == set(server.workers())
     assert len(lines) == 2 * len(server.workers()), lines

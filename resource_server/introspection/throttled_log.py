@@ -1,9 +1,6 @@
 import logging
-import threading
-import time
 
-# An outage would otherwise log a line on every request.
-INTERVAL_SECONDS = 60
+from shared.logging import INTERVAL_SECONDS, Throttle
 
 
 class ThrottledLog:
@@ -11,18 +8,12 @@ class ThrottledLog:
 
     def __init__(self, logger: logging.Logger, interval: float = INTERVAL_SECONDS):
         self.logger = logger
-        self.interval = interval
-        self.last = float("-inf")
-        self.suppressed = 0
-        self.lock = threading.Lock()
+        self.throttle = Throttle(interval)
 
     def warning(self, message: str, *args) -> None:
-        with self.lock:
-            now = time.monotonic()
-            if now - self.last < self.interval:
-                self.suppressed += 1
-                return
-            suppressed, self.suppressed, self.last = self.suppressed, 0, now
+        suppressed = self.throttle.admit()
+        if suppressed is None:
+            return
         if suppressed:
             message += f" ({suppressed} similar since the last report)"
         self.logger.warning(message, *args)

@@ -11,13 +11,13 @@ import time
 
 import pytest
 
+from ..log_records import access
 from ..stack import compose
 from .containers import docker
 
 REPLICAS = 3
 # Long enough for a burst of requests and an AS outage to fit in one window.
 WINDOW = 10
-ME = '"GET /api/me/ HTTP/1.1" 200 '
 
 
 def scale(replicas: int) -> None:
@@ -57,7 +57,7 @@ def log_of(container: str) -> str:
 
 def served(ids: list[str]) -> dict[str, int]:
     """``GET /api/me/`` answered 200, by replica, as their access logs say so far."""
-    return {container: log_of(container).count(ME) for container in ids}
+    return {container: len(access(log_of(container), "GET", "/api/me/", status=200)) for container in ids}
 
 
 def logged(read, enough):
@@ -72,7 +72,7 @@ def introspections(at_least: int = 0) -> int:
     """The AS's introspection requests so far (once there are ``at_least``)."""
 
     def count() -> int:
-        return compose("logs", "--no-color", "auth-server").stdout.count('"POST /o/introspect/ ')
+        return len(access(compose("logs", "--no-color", "auth-server").stdout, "POST", "/o/introspect/"))
 
     return logged(count, lambda value: value >= at_least)
 

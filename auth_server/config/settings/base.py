@@ -7,7 +7,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from authorization import oidc_keys
-from shared.logging import logging_config
+from shared.logging import log_format, logging_config
 from shared.settings import database, env, read_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -133,7 +133,9 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 
-LOGGING = logging_config(env.str("LOG_LEVEL", default="INFO"))
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Plain lines here (make run); production settings write JSON (shared/logging.py).
+LOGGING = logging_config(LOG_LEVEL, log_format(__name__))
 
 # --- Guessing limits (django-axes): sign-in forms and client secrets alike ---
 # Failures are counted per (username or client, client address) within the cool-off,

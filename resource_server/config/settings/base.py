@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from introspection.cache_backends import token_cache
 from introspection.conf import from_environment
-from shared.logging import logging_config
+from shared.logging import log_format, logging_config
 from shared.settings import database, env, private_directory, read_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -69,7 +69,9 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-LOGGING = logging_config(env.str("LOG_LEVEL", default="INFO"))
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Plain lines here (make run); production settings write JSON (shared/logging.py).
+LOGGING = logging_config(LOG_LEVEL, log_format(__name__))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["introspection.authentication.IntrospectionAuthentication"],
