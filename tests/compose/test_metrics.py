@@ -63,15 +63,31 @@ def test_prometheus_is_ready_with_its_configuration_and_rules_checked():
 
 
 def test_every_server_is_a_target_and_up():
+    health = targets()
     deadline = time.monotonic() + PATIENCE
-    while (health := targets()) and time.monotonic() < deadline:
-        if all(health.get(job) and set(health[job]) == {"up"} for job in JOBS):
-            break
+    while {job: set(health.get(job, [])) for job in JOBS} != dict.fromkeys(JOBS, {"up"}):
+        assert time.monotonic() < deadline, health
         time.sleep(2)
-    assert {job: set(health.get(job, [])) for job in JOBS} == {job: {"up"} for job in JOBS}, health
+        health = targets()
     # One target per running replica of the first API (Docker's DNS, one A record each).
     replicas = compose("ps", "--quiet", "--status", "running", "resource-server").stdout.split()
     assert len(health["resource-server"]) == len(replicas)
+
+
+def scale(replicas: int) -> None:
+    up = ("up", "-d", "--no-build", "--no-deps", "--wait", "--wait-timeout", "120")
+    compose(*up, "--scale", f"resource-server={replicas}", "resource-server")
+
+
+def test_each_replica_of_the_first_api_is_a_target_of_its_own():
+    scale(2)
+    try:
+        deadline = time.monotonic() + PATIENCE
+        while (health := targets().get("resource-server", [])) != ["up", "up"] and time.monotonic() < deadline:
+            time.sleep(2)
+        assert health == ["up", "up"]
+    finally:
+        scale(1)
 
 
 @pytest.fixture(scope="module")
