@@ -22,11 +22,10 @@ install: ## Create .venv with the locked dependencies
 	@$(PYTHON) -m shared.install
 
 # Each target prepares only its own server's database: two targets started
-# together never migrate the same one. The seed runs through the launcher, which
-# gives it each API's resource identifier as that API's server derives it.
+# together never migrate the same one.
 migrate-auth: env install ## Migrate and seed the authorization server's database
 	cd auth_server && ../$(BIN)/python manage.py migrate --no-input -v0
-	$(BIN)/python -m shared.serve manage auth seed
+	cd auth_server && ../$(BIN)/python manage.py seed
 
 migrate-resource: env install ## Migrate the resource server's database
 	cd resource_server && ../$(BIN)/python manage.py migrate --no-input -v0

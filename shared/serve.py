@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.configuration import check_gunicorn_numbers
-from shared.settings import audience_of, dotenv_for
+from shared.settings import DERIVED, PORTS, audience_of, derived, dotenv_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,15 +44,15 @@ class Instance:
 
 
 SERVERS = {
-    "auth": Instance("auth_server", "auth_server", "AS_PORT", 8000, "AS_METRICS_PORT", 9100),
-    "resource": Instance("resource_server", "resource_server", "RS_PORT", 8001, "RS_METRICS_PORT", 9101),
+    "auth": Instance("auth_server", "auth_server", "AS_PORT", PORTS["AS_PORT"], "AS_METRICS_PORT", 9100),
+    "resource": Instance("resource_server", "resource_server", "RS_PORT", PORTS["RS_PORT"], "RS_METRICS_PORT", 9101),
     # The team instance's settings must not read .env: they would take the first
     # API's RS_* and RESOURCE_SERVER_* values for whatever the team leaves unset.
     "team": Instance(
         "resource_server",
         "team",
         "TEAM_RS_PORT",
-        8002,
+        PORTS["TEAM_RS_PORT"],
         "TEAM_RS_METRICS_PORT",
         9102,
         prefix="TEAM_",
@@ -61,26 +61,6 @@ SERVERS = {
 }
 EVERY = "all"
 FORMER_NAMES = {"both": EVERY}
-
-# Values that follow another variable unless set explicitly (not empty): each is a
-# server's URL on 127.0.0.1, so changing AS_PORT moves the APIs' introspection URL,
-# and with it their expected issuer (RESOURCE_SERVER_AUTHORIZATION_SERVERS defaults to
-# its origin). The seed registers each API's resource identifier through here too.
-DERIVED = {
-    "OAUTH_ISSUER": ("auth", ""),
-    "RESOURCE_SERVER_INTROSPECTION_URL": ("auth", "/o/introspect/"),
-    "TEAM_RESOURCE_SERVER_INTROSPECTION_URL": ("auth", "/o/introspect/"),
-    "RESOURCE_SERVER_RESOURCE": ("resource", "/"),
-    "TEAM_RESOURCE_SERVER_RESOURCE": ("team", "/"),
-}
-
-
-def derived(name: str, value: str = "") -> str:
-    """``value``, or when it is empty what ``name`` follows: its server's URL (``DERIVED``)."""
-    if value or name not in DERIVED:
-        return value
-    server, path = DERIVED[name]
-    return f"http://127.0.0.1:{port(server)}{path}"
 
 
 def environment_of(server: str) -> dict[str, str]:
@@ -92,7 +72,9 @@ def environment_of(server: str) -> dict[str, str]:
 
     inherited = {name: value for name, value in os.environ.items() if visible(name)}
     own = {**dotenv_for(ROOT, instance.audience), **inherited}
-    own.update({name: derived(name, own.get(name, "")) for name in DERIVED if visible(name)})
+    # The values that follow a port (shared.settings.DERIVED), here for the team API too, which reads no .env.
+    ports = {SERVERS[name].port_variable: port(name) for name in SERVERS}
+    own.update({name: own.get(name) or derived(name, ports) for name in DERIVED if visible(name)})
     if instance.prefix:
         # TEAM_LOG_LEVEL wins over LOG_LEVEL for the team instance.
         prefixed = {
@@ -127,24 +109,11 @@ def start(server: str, environment: dict[str, str]) -> subprocess.Popen:
     )
 
 
-def seed_environment() -> dict[str, str]:
-    """What the AS's ``manage.py seed`` reads, besides .env: the seed's variables of the environment,
-    and each API's resource identifier derived as that API's server derives it, so the seed
-    registers the identifier the API answers with."""
-    own = {name: value for name, value in os.environ.items() if "seed" in audience_of(name)}
-    registered = {**dotenv_for(ROOT, "seed"), **own}
-    return {**own, **{name: derived(name, registered.get(name, "")) for name in DERIVED if "seed" in audience_of(name)}}
-
-
 def manage(server: str, arguments: list[str]) -> int:
-    """``manage.py`` of ``server``'s project, with exactly the environment its server gets;
-    the AS's commands also get what its seed reads (``seed_environment``)."""
-    environment = environment_of(server)
-    if server == "auth":
-        environment.update(seed_environment())
+    """``manage.py`` of ``server``'s project, with exactly the environment its server gets."""
     command = [sys.executable, "manage.py", *arguments]
     # The arguments are the caller's own command line, run as the caller (S603).
-    return subprocess.run(command, cwd=ROOT / SERVERS[server].project, env=environment).returncode  # noqa: S603
+    return subprocess.run(command, cwd=ROOT / SERVERS[server].project, env=environment_of(server)).returncode  # noqa: S603
 
 
 def demo_command(auth_port: str, resource: str, scope: str, api_port: str) -> str:

@@ -5,6 +5,7 @@ the process environment wins over the file (django-environ never overwrites).
 """
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import environ
@@ -86,10 +87,41 @@ def dotenv_for(repository_root: Path, audience: str) -> dict[str, str]:
     return {name: value for name, value in values.items() if audience in audience_of(name)}
 
 
+# Each server's port under make run, and the values that follow one unless they are set
+# (not empty): that server's URL on 127.0.0.1. Changing AS_PORT in .env moves the APIs'
+# introspection URL (and with it the issuer they expect, its origin by default) and the AS's
+# issuer; each API's resource identifier, which the seed registers, follows its own port.
+PORTS = {"AS_PORT": 8000, "RS_PORT": 8001, "TEAM_RS_PORT": 8002}
+DERIVED = {
+    "OAUTH_ISSUER": ("AS_PORT", ""),
+    "RESOURCE_SERVER_INTROSPECTION_URL": ("AS_PORT", "/o/introspect/"),
+    "TEAM_RESOURCE_SERVER_INTROSPECTION_URL": ("AS_PORT", "/o/introspect/"),
+    "RESOURCE_SERVER_RESOURCE": ("RS_PORT", "/"),
+    "TEAM_RESOURCE_SERVER_RESOURCE": ("TEAM_RS_PORT", "/"),
+}
+
+
+def derived(name: str, ports: Mapping[str, str]) -> str:
+    """What ``name`` (of DERIVED) is when empty: its server's URL on the port ``ports`` gives, else the default."""
+    port_variable, path = DERIVED[name]
+    return f"http://127.0.0.1:{ports.get(port_variable) or PORTS[port_variable]}{path}"
+
+
 def read_dotenv(repository_root: Path, audience: str) -> None:
-    """Load the variables of ``repository_root/.env`` that ``audience`` may see; the environment wins."""
+    """Load the variables of ``repository_root/.env`` that ``audience`` may see; the environment wins.
+
+    With .env read, each DERIVED variable ``audience`` sees and nothing sets follows its port
+    (of the environment, else of .env), as under ``make run`` (shared.serve).
+    """
     for name, value in dotenv_for(repository_root, audience).items():
         os.environ.setdefault(name, value)
+    if not env.bool("DJANGO_READ_DOT_ENV_FILE", default=True):
+        return
+    values = dotenv_values(repository_root / ".env")
+    ports = {name: os.environ.get(name) or values.get(name, "") for name in PORTS}
+    for name in DERIVED:
+        if audience in audience_of(name) and not os.environ.get(name):
+            os.environ[name] = derived(name, ports)
 
 
 def private_directory(path: Path) -> Path:

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -7,7 +8,7 @@ import pytest
 from shared import serve as shared_serve
 from shared import wait_for_database
 from shared.serve import environment_of
-from shared.settings import audience_of
+from shared.settings import DERIVED, PORTS, audience_of, read_dotenv
 
 from .stack import ROOT, base_environment, resource_server_environment, seed_secrets, signing_key
 
@@ -187,17 +188,23 @@ def test_a_database_url_of_no_server_reaches_no_server(monkeypatch, server):
     assert admin_url not in environment.values()
 
 
-# What follows a port under make run unless set (shared.serve.DERIVED), as each server sees it.
-FOLLOWING = ("AS_PORT", "RS_PORT", "TEAM_RS_PORT", *shared_serve.DERIVED)
-
-
 @pytest.fixture
 def dotenv(monkeypatch, tmp_path):
-    """A .env of the launcher's own, and nothing of these variables in the environment."""
-    for name in (*FOLLOWING, "DJANGO_READ_DOT_ENV_FILE", "TEAM_DJANGO_READ_DOT_ENV_FILE"):
+    """A .env of the launcher's and the settings' own, and nothing of the ports and what follows them
+    in the environment. read_dotenv writes into os.environ: each name is set first so that it is restored."""
+    for name in (*PORTS, *DERIVED, *(f"TEAM_{name}" for name in DERIVED)):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    for name in ("DJANGO_READ_DOT_ENV_FILE", "TEAM_DJANGO_READ_DOT_ENV_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(shared_serve, "ROOT", tmp_path)
     return tmp_path / ".env"
+
+
+def read_by(audience: str, dotenv) -> dict:
+    """The derived values a process of ``audience`` reading ``dotenv`` itself (manage.py run directly) ends with."""
+    read_dotenv(dotenv.parent, audience)
+    return {name: os.environ[name] for name in DERIVED if audience in audience_of(name)}
 
 
 def test_the_apis_introspection_url_and_the_issuer_follow_as_port(dotenv):
@@ -214,7 +221,7 @@ def test_each_apis_resource_follows_its_port_and_the_seed_registers_the_same(dot
     dotenv.write_text("RS_PORT=8101\nTEAM_RS_PORT=8102\nRESOURCE_SERVER_RESOURCE=\n")
 
     resource, team = (environment_of(server) for server in ("resource", "team"))
-    seed = shared_serve.seed_environment()
+    seed = read_by("seed", dotenv)
 
     assert resource["RESOURCE_SERVER_RESOURCE"] == seed["RESOURCE_SERVER_RESOURCE"] == "http://127.0.0.1:8101/"
     assert team["RESOURCE_SERVER_RESOURCE"] == seed["TEAM_RESOURCE_SERVER_RESOURCE"] == "http://127.0.0.1:8102/"
@@ -231,11 +238,39 @@ def test_a_value_set_explicitly_wins_over_the_one_it_would_follow(dotenv, monkey
     resource, team, auth = (environment_of(server) for server in ("resource", "team", "auth"))
 
     assert resource["RESOURCE_SERVER_INTROSPECTION_URL"] == "https://login.example/o/introspect/"
-    assert resource["RESOURCE_SERVER_RESOURCE"] == shared_serve.seed_environment()["RESOURCE_SERVER_RESOURCE"]
+    assert resource["RESOURCE_SERVER_RESOURCE"] == read_by("seed", dotenv)["RESOURCE_SERVER_RESOURCE"]
     assert resource["RESOURCE_SERVER_RESOURCE"] == "https://api.example/"
     assert team["RESOURCE_SERVER_RESOURCE"] == "https://team.example/"
     assert team["RESOURCE_SERVER_INTROSPECTION_URL"] == "http://127.0.0.1:8100/o/introspect/"
     assert auth["OAUTH_ISSUER"] == "https://login.example"
+
+
+@pytest.mark.parametrize("audience", ["auth_server", "resource_server"])
+def test_a_server_reading_dotenv_itself_derives_what_the_launcher_does(dotenv, audience):
+    """cd resource_server && manage.py migrate (make migrate-resource), or the AS's, with .env's empty values."""
+    dotenv.write_text("AS_PORT=8100\nRS_PORT=8101\nRESOURCE_SERVER_INTROSPECTION_URL=\nOAUTH_ISSUER=\n")
+    server = {"auth_server": "auth", "resource_server": "resource"}[audience]
+    launched = environment_of(server)
+
+    own = read_by(audience, dotenv)
+
+    assert own == {name: launched[name] for name in own}
+    assert (
+        set(own)
+        == {
+            "auth_server": {"OAUTH_ISSUER"},
+            "resource_server": {"RESOURCE_SERVER_INTROSPECTION_URL", "RESOURCE_SERVER_RESOURCE"},
+        }[audience]
+    )
+
+
+def test_nothing_is_derived_for_a_process_configured_by_its_environment_alone(dotenv, monkeypatch):
+    """Containers and the end-to-end tests (DJANGO_READ_DOT_ENV_FILE=false): a missing value stays missing."""
+    monkeypatch.setenv("DJANGO_READ_DOT_ENV_FILE", "false")
+
+    read_dotenv(dotenv.parent, "resource_server")
+
+    assert not [name for name in DERIVED if name in os.environ]
 
 
 def test_no_server_sees_what_another_follows(dotenv):

@@ -119,7 +119,8 @@ class Target:
     def serving(self) -> bool:
         try:
             return all(requests.get(f"{url}/healthz", timeout=2).status_code == 200 for url in (self.url, *self.others))
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # A worker still loading the application on a busy machine: not serving yet.
             return False
 
     def environments(self) -> list[tuple[str, dict]]:
