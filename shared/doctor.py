@@ -31,9 +31,11 @@ def database(variable: str) -> str:
     try:
         connections[DEFAULT_DB_ALIAS].ensure_connection()
     except Exception as error:
-        # The driver's first line says why (refused, unknown database, password); never the URL.
-        why = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-        raise Wrong(f"{variable}: cannot connect ({why})") from None
+        # The driver's message ends with why (refused, no such database, password); it never holds the URL.
+        why = " ".join(str(error).split())[-200:] or type(error).__name__
+        raise Wrong(
+            f"{variable}: cannot connect ({why}); a database an upgrade added needs creating first ({UPGRADING})"
+        ) from None
     return f"{connections[DEFAULT_DB_ALIAS].vendor} answers"
 
 

@@ -20,7 +20,7 @@ def failures(output: str) -> list[str]:
 def test_the_housekeeping_job_runs_and_logs_each_run():
     state = services()["auth-housekeeping"]
 
-    assert state["State"] == "running", state
+    assert state["State"] == "running" and state["Health"] == "healthy", state
     log = compose("logs", "--no-color", "auth-housekeeping").stdout
     assert "housekeeping: removed" in log and "access tokens" in log and "sessions" in log, log
     assert "Traceback" not in log
