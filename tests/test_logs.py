@@ -34,6 +34,7 @@ from .stack import (
     free_port,
     manage,
     remember_environment,
+    remember_secret,
     resource_server_environment,
     seed_secrets,
     start_stack,
@@ -237,6 +238,16 @@ def leaked(text: str) -> list[str]:
 
 def leaks(logs: dict[str, str]) -> dict[str, list[str]]:
     return {name: kinds for name, text in logs.items() if (kinds := leaked(text))}
+
+
+def test_the_grep_names_the_log_and_the_kind_of_secret_never_the_secret():
+    token = secrets.token_urlsafe(32)
+    remember_secret("access_token", token)
+
+    found = leaks({"auth.log": f"x {token} y", "resource.log": "no secret", "proxy.log": "Cookie: sessionid=abc"})
+
+    assert found == {"auth.log": ["access_token"], "proxy.log": ["a cookie"]}
+    assert token not in repr(found)
 
 
 @pytest.mark.local_stack
