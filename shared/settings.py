@@ -9,8 +9,36 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
-env = environ.Env()
+
+class Env(environ.Env):
+    """django-environ, with a value it cannot read as a configuration error naming its variable.
+
+    django-environ raises a bare ValueError for a number that is not one (a traceback
+    without the variable's name), and reads any word it does not know as false:
+    DJANGO_HTTPS=ture would quietly turn HTTPS off. An empty number or switch
+    (``NAME=`` in .env) is its default, like every other empty variable.
+    """
+
+    SWITCH_WORDS = {*environ.Env.BOOLEAN_TRUE_STRINGS, "false", "off", "no", "n", "0"}
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        if cast not in (bool, int, float):
+            return super().get_value(var, cast, default, parse_default)
+        value = self.ENVIRON.get(var, "").strip()
+        if not value and default is not self.NOTSET:
+            return default
+        if cast is bool and value.lower() not in self.SWITCH_WORDS:
+            raise ImproperlyConfigured(f"{var} must be true or false, not {value!r}.")
+        try:
+            return super().get_value(var, cast, default, parse_default)
+        except ValueError:
+            kind = "a whole number" if cast is int else "a number"
+            raise ImproperlyConfigured(f"{var} must be {kind}, not {value!r}.") from None
+
+
+env = Env()
 
 
 # Who may see which variable of the one .env. A server never receives the other

@@ -91,6 +91,53 @@ def test_the_authorization_servers_manage_py_names_a_missing_secret_key_in_one_l
     assert_one_line(result, "AS_SECRET_KEY", server="auth_server")
 
 
+def authorization_server_environment(**overrides) -> dict:
+    return {
+        **base_environment(),
+        "AS_SECRET_KEY": "configuration-tests-only",
+        "AS_DATABASE_URL": "sqlite:///:memory:",
+        "OIDC_RSA_PRIVATE_KEY": signing_key(),
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("AS_LOGIN_FAILURE_LIMIT", "five"), ("OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS", "1h"), ("EMAIL_PORT", "smtp")],
+)
+def test_a_number_that_is_not_one_is_named_in_one_line(name, value):
+    result = run(
+        [sys.executable, "manage.py", "check"], ROOT / "auth_server", authorization_server_environment(**{name: value})
+    )
+
+    assert_one_line(result, name, server="auth_server")
+
+
+@pytest.mark.parametrize("value", ["ture", "flase", "2"])
+def test_a_switch_that_is_neither_true_nor_false_is_named_in_one_line(value):
+    """django-environ reads any word it does not know as false: DJANGO_HTTPS=ture would
+    quietly turn HTTPS off. Fail closed: name it instead."""
+    result = run(
+        [sys.executable, "manage.py", "check"],
+        ROOT / "auth_server",
+        authorization_server_environment(DJANGO_HTTPS=value),
+    )
+
+    assert_one_line(result, "DJANGO_HTTPS", server="auth_server")
+
+
+def test_an_empty_switch_or_number_means_its_default():
+    """An empty value in .env (NAME=) is the default, as for every other variable: an empty
+    DJANGO_HTTPS keeps the production settings' HTTPS on instead of turning it off."""
+    env = authorization_server_environment(DJANGO_HTTPS="", AS_LOGIN_FAILURE_LIMIT="")
+    code = "from django.conf import settings; print(settings.SECURE_SSL_REDIRECT, settings.AXES_FAILURE_LIMIT)"
+
+    result = run([sys.executable, "manage.py", "shell", "-c", code], ROOT / "auth_server", env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["True", "5"]
+
+
 BAD_GUNICORN_NUMBERS = [("WEB_CONCURRENCY", "0"), ("GUNICORN_TIMEOUT", "x"), ("GUNICORN_THREADS", "-1")]
 
 
