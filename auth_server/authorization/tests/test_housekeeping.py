@@ -3,6 +3,7 @@ import signal
 from datetime import timedelta
 from unittest import mock
 
+from axes.models import AccessLog
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.management import CommandError, call_command
@@ -39,7 +40,20 @@ class HousekeepingTests(TestCase):
         self.assertEqual(list(AccessToken.objects.values_list("pk", flat=True)), [self.live.pk])
         self.assertEqual(list(Session.objects.values_list("session_key", flat=True)), [self.live_session])
         [line] = logs.output
-        self.assertIn("removed 1 access tokens, 0 refresh tokens, 0 ID tokens, 0 grants, 1 sessions", line)
+        removed = "removed 1 access tokens, 0 refresh tokens, 0 ID tokens, 0 grants, 1 sessions, 0 sign-in records"
+        self.assertIn(removed, line)
+
+    def test_sign_in_records_older_than_their_keeping_time_go(self):
+        """django-axes writes an AccessLog row for every sign-in and never removes one itself."""
+        old = AccessLog.objects.create(username="demo", ip_address="127.0.0.1", user_agent="test")
+        AccessLog.objects.filter(pk=old.pk).update(attempt_time=timezone.now() - timedelta(days=31))
+        recent = AccessLog.objects.create(username="demo", ip_address="127.0.0.1", user_agent="test")
+
+        with self.assertLogs("authorization.management.commands.housekeeping", "INFO") as logs:
+            call_command("housekeeping")
+
+        self.assertEqual(list(AccessLog.objects.values_list("pk", flat=True)), [recent.pk])
+        self.assertIn("1 sign-in records", logs.output[-1])
 
     def test_a_sigterm_ends_the_loop_between_runs(self):
         runs = []

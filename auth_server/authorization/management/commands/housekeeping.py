@@ -1,19 +1,23 @@
-"""Clear expired tokens and sessions: DOT's ``cleartokens`` and Django's ``clearsessions``.
+"""Clear expired tokens and sessions (DOT's ``cleartokens``, Django's ``clearsessions``) and old sign-in records.
 
     manage.py housekeeping                  once
     manage.py housekeeping --every 3600     once an hour, until SIGTERM or SIGINT
 
-Neither command says what it removed, so each run counts the rows before and
+django-axes writes a sign-in record (``AccessLog``) for every sign-in and never
+removes one; records older than ``SIGN_IN_RECORD_DAYS`` go (its ``axes_reset_logs``).
+None of the commands says what it removed, so each run counts the rows before and
 after and logs one line. A SIGTERM (``docker compose stop``) during a run ends
 the loop once the run is over, never in the middle of a batch delete; during the
 wait it ends it at once. Expired tokens are refused anyway; clearing them keeps
 the tables (and each introspection's lookup) small.
 """
 
+import io
 import logging
 import signal
 import threading
 
+from axes.models import AccessLog
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -25,6 +29,8 @@ from oauth2_provider.models import (
 )
 
 log = logging.getLogger(__name__)
+# axes_reset_logs' own default age.
+SIGN_IN_RECORD_DAYS = 30
 
 # What the two commands clear, as the log line names them.
 TABLES = {
@@ -33,6 +39,7 @@ TABLES = {
     "ID tokens": get_id_token_model(),
     "grants": get_grant_model(),
     "sessions": Session,
+    "sign-in records": AccessLog,
 }
 
 
@@ -45,12 +52,13 @@ def run_once() -> dict[str, int]:
     before = counts()
     call_command("cleartokens")
     call_command("clearsessions")
+    call_command("axes_reset_logs", age=SIGN_IN_RECORD_DAYS, stdout=io.StringIO())
     after = counts()
     return {name: max(before[name] - after[name], 0) for name in TABLES}
 
 
 class Command(BaseCommand):
-    help = "Clear expired tokens (DOT's cleartokens) and sessions (clearsessions), once or every N seconds."
+    help = "Clear expired tokens, sessions and old sign-in records, once or every N seconds."
 
     def add_arguments(self, parser):
         parser.add_argument(
