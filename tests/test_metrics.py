@@ -19,6 +19,7 @@ import requests
 from shared import metrics, serve
 
 from .metrics import Samples, scrape
+from .raw_http import send as send_as_written
 from .stack import ROOT, Server, free_port, manage, resource_server_environment, seed_secrets, wait_healthy
 from .test_revocation_push import server_at
 
@@ -31,6 +32,8 @@ QUIET_VIEWS = {
     "auth": ("/.well-known/oauth-authorization-server", "oauth2_provider:oauth-server-metadata", 200),
     "resource": ("/api/me/", "me", 401),  # no token: refused before any introspection
 }
+# The methods django-prometheus names (RFC 9110's and PATCH, RFC 5789), and its word for any other.
+KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH", "<invalid method>"}
 
 
 def url_of(stack, server: str) -> str:
@@ -103,6 +106,27 @@ def test_the_response_counter_moves_by_exactly_the_requests_served_summed_over_t
     assert statuses == [status] * len(statuses)
     assert after.delta(before, RESPONSES, view=view, method="GET", status=str(status)) == len(statuses)
     assert after.delta(before, DURATIONS, view=view, method="GET") == len(statuses)
+
+
+@pytest.mark.parametrize("server", ["auth", "resource"])
+def test_made_up_methods_and_unknown_paths_add_no_series(stack, server):
+    """gunicorn lets through any upper-case method of 3 to 20 characters, and Django any path:
+    a label taken from either would give each request a series of its own, without end."""
+    made_up = [f"PROBE{chr(ord('A') + number)}" for number in range(20)]
+    path = QUIET_VIEWS[server][0]
+    for method in made_up:
+        assert send_as_written(url_of(stack, server), method, path).status in (400, 401, 403, 405)
+    for number in range(20):
+        assert send_as_written(url_of(stack, server), "GET", f"/probe-{number}/").status == 404
+
+    samples = stack.metrics(server)
+
+    methods = {sample.labels["method"] for sample in samples.samples if "method" in sample.labels}
+    assert methods <= KNOWN_METHODS, sorted(methods - KNOWN_METHODS)
+    views = {sample.labels["view"] for sample in samples.samples if "view" in sample.labels}
+    assert not [view for view in views if "probe" in view], sorted(views)
+    assert samples.value(DURATIONS, view="<unnamed view>", method="GET") >= 20
+    assert samples.value(DURATIONS, method="<invalid method>") >= len(made_up)
 
 
 @pytest.mark.local_stack

@@ -51,7 +51,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Responses by view, method and status, and the view's duration. Outside axes, so
     # that a sign-in refused for too many failures counts with the lockout's status.
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Its method label always from a bounded set (shared/metrics_middleware.py).
+    "shared.metrics_middleware.PrometheusAfterMiddleware",
     # Last, as axes asks: it turns a sign-in refused for too many failures into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -53,8 +53,9 @@ MIDDLEWARE = [
     # added later that trusts cookies is protected by default.
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Innermost: responses by view, method and status, and the view's duration.
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Innermost: responses by view, method and status, and the view's duration; its
+    # method label always from a bounded set (shared/metrics_middleware.py).
+    "shared.metrics_middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
