@@ -62,7 +62,8 @@ COMMON = (
 )
 AUDIENCES = {
     # OIDC_*: the ID token signing keys, the AS's alone.
-    "auth_server": COMMON + ("AS_", "OAUTH_", "OIDC_"),
+    # HOUSEKEEPING_*: manage.py housekeeping's interval, under Compose and make run alike.
+    "auth_server": COMMON + ("AS_", "OAUTH_", "OIDC_", "HOUSEKEEPING_"),
     "seed": (
         "OAUTH_RS_",
         "DEMO_",

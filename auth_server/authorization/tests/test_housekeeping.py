@@ -6,9 +6,12 @@ from unittest import mock
 from axes.models import AccessLog
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.test import TestCase
 from django.utils import timezone
+
+from authorization.management.commands.housekeeping import interval_from_environment
 
 from .factories import AccessToken, access_token, application
 
@@ -77,3 +80,35 @@ class HousekeepingTests(TestCase):
     def test_every_must_be_a_positive_number_of_seconds(self):
         with self.assertRaisesMessage(CommandError, "--every must be 1 or more"):
             call_command("housekeeping", every=0)
+
+
+class IntervalTests(TestCase):
+    """``--every`` without SECONDS, as Compose runs it: every HOUSEKEEPING_INTERVAL_SECONDS."""
+
+    def interval(self, value: str | None) -> int:
+        environment = {} if value is None else {"HOUSEKEEPING_INTERVAL_SECONDS": value}
+        with mock.patch.dict(os.environ, environment):
+            if value is None:
+                os.environ.pop("HOUSEKEEPING_INTERVAL_SECONDS", None)
+            return interval_from_environment()
+
+    def test_an_hour_unless_set(self):
+        self.assertEqual([self.interval(None), self.interval(""), self.interval("600")], [3600, 3600, 600])
+
+    def test_a_value_that_is_no_interval_is_a_configuration_error_naming_the_variable(self):
+        for value in ("1h", "0", "-5", "1.5"):
+            with (
+                self.subTest(value=value),
+                self.assertRaisesMessage(ImproperlyConfigured, "HOUSEKEEPING_INTERVAL_SECONDS"),
+            ):
+                self.interval(value)
+
+    def test_every_without_seconds_checks_the_variable_before_any_run(self):
+        with (
+            mock.patch.dict(os.environ, {"HOUSEKEEPING_INTERVAL_SECONDS": "1h"}),
+            mock.patch("authorization.management.commands.housekeeping.run_once") as run_once,
+            self.assertRaisesMessage(ImproperlyConfigured, "HOUSEKEEPING_INTERVAL_SECONDS must be a whole number"),
+        ):
+            call_command("housekeeping", "--every")
+
+        run_once.assert_not_called()
