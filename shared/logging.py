@@ -129,9 +129,13 @@ def formatter(name: str) -> dict:
 
 
 def logging_config(level: str = "INFO", format: str = "plain") -> dict:  # noqa: A002 (dictConfig's word)
+    # dictConfig raises a bare ValueError (a traceback) for a level name it does not know.
+    if level not in logging.getLevelNamesMapping():
+        raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}.")
     # Loggers that write raw requests, SQL parameters (session keys) or URLs at
-    # DEBUG stay at INFO or above whatever LOG_LEVEL says.
-    capped = "INFO" if level == "DEBUG" else level
+    # DEBUG stay at INFO or above whatever LOG_LEVEL says: any level below INFO,
+    # NOTSET (everything) as well as DEBUG.
+    capped = "INFO" if logging.getLevelNamesMapping().get(level, logging.INFO) < logging.INFO else level
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -50,6 +50,9 @@ SECRET_VARIABLE = re.compile(
     r"(_SECRET|_SECRET_KEY|PASSWORD|_AUTH_TOKEN|_INTROSPECTION_TOKEN|_CREDENTIALS|_PRIVATE_KEY|_PRIVATE_KEYS_INACTIVE)$"
 )
 ISSUED = ("access_token", "refresh_token", "id_token")
+# A password-reset link (authorization/pages_urls.py): its token, but not the placeholder
+# Django's PasswordResetConfirmView redirects to, which every reset's log names.
+PASSWORD_RESET_LINK = re.compile(r"/accounts/reset/[^/]+/(?!set-password/)(?P<token>[^/]+)/")
 
 
 def remember_secret(kind: str, value: str | None) -> None:
@@ -70,7 +73,7 @@ def remember_environment(environment: dict) -> None:
 
 
 def remember_issued(response, *args, **kwargs) -> None:
-    """A ``requests`` response hook: the tokens, codes and cookies a server hands the suite."""
+    """A ``requests`` response hook: the tokens, codes, cookies a server hands the suite, the reset links it opens."""
     if response.headers.get("Content-Type", "").startswith("application/json"):
         with contextlib.suppress(ValueError):
             body = response.json()
@@ -80,6 +83,8 @@ def remember_issued(response, *args, **kwargs) -> None:
         remember_secret("authorization code", code)
     for cookie in response.cookies:
         remember_secret(f"{cookie.name} cookie", cookie.value)
+    if link := PASSWORD_RESET_LINK.search(urlsplit(response.url).path):
+        remember_secret("password reset token", link["token"])
 
 
 def free_port() -> int:

@@ -8,16 +8,23 @@ import logging
 import os
 import re
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
 from django.core.exceptions import ImproperlyConfigured
+from gunicorn.config import Config
+from gunicorn.http.errors import InvalidRequestLine
+from gunicorn.workers.base import Worker
 
 from shared import logging as shared_logging
+from shared.gunicorn_logging import Logger
 from shared.logging import ACCESS_FIELDS, FIELDS, JsonLines, ServiceUnavailableOncePerInterval, log_format
 from shared.request_id import RequestIdFilter
 from shared.serve import SERVERS
@@ -25,6 +32,7 @@ from shared.settings import dotenv_values
 
 from .log_records import access, eventually, records
 from .oauth import Client, bearer
+from .raw_http import send
 from .stack import (
     LOG_FILES,
     ROOT,
@@ -123,6 +131,77 @@ def test_an_unknown_log_format_is_refused_naming_the_variable(monkeypatch):
     monkeypatch.setenv("LOG_FORMAT", "yaml")
     with pytest.raises(ImproperlyConfigured, match="LOG_FORMAT must be json or plain"):
         log_format("config.settings.production")
+
+
+def gunicorn_logger(monkeypatch, log_format: str) -> tuple[Logger, io.StringIO]:
+    """gunicorn's logger as the servers set it up, its error and access lines written to one stream."""
+    monkeypatch.setenv("LOG_FORMAT", log_format)
+    config = Config()
+    config.set("accesslog", "-")
+    config.set("access_log_format", '%(U)s "%(r)s"')
+    logger = Logger(config)
+    stream = io.StringIO()
+    for handler in logger.error_log.handlers + logger.access_log.handlers:
+        handler.setStream(stream)
+    return logger, stream
+
+
+@pytest.mark.parametrize("log_format", ["json", "plain"])
+def test_gunicorn_names_a_request_it_cannot_parse_by_the_error_and_the_client_only(monkeypatch, log_format):
+    """gunicorn's own line for a malformed request quotes the request line, token and all; ours does not.
+
+    Worker.handle_error is gunicorn's, called as its workers call it: inside the
+    ``except`` block, with the parser's exception.
+    """
+    logger, stream = gunicorn_logger(monkeypatch, log_format)
+    worker = SimpleNamespace(log=logger, cfg=logger.cfg)
+    answered, client = socket.socketpair()
+    try:
+        raise InvalidRequestLine("GET /api/me/?q=a b&access_token=secret-token HTTP/1.1")
+    except InvalidRequestLine as error:
+        Worker.handle_error(worker, None, client, ("203.0.113.7", 50000), error)
+    finally:
+        answered.close()
+        client.close()
+
+    assert "secret-token" not in stream.getvalue()
+    assert "Invalid request from ip=203.0.113.7: InvalidRequestLine" in stream.getvalue()
+
+
+@pytest.mark.parametrize("log_format", ["json", "plain"])
+def test_an_access_line_masks_a_password_reset_token_in_the_path_and_the_request_line(monkeypatch, log_format):
+    """A reset link's token sets the user's password: the path it comes in on is written without it."""
+    logger, stream = gunicorn_logger(monkeypatch, log_format)
+    target = "/accounts/reset/MQ/cdx4ab-0123456789abcdef0123456789abcdef/"
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": target,
+        "PATH_INFO": target,
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+    answer = SimpleNamespace(status="302 Found", headers=[], sent=0)
+
+    logger.access(answer, SimpleNamespace(headers=[]), environ, timedelta(milliseconds=3))
+    # The view redirects to Django's placeholder, which names no secret and stays readable.
+    placeholder = {"PATH_INFO": "/accounts/reset/MQ/set-password/"}
+    logger.access(answer, SimpleNamespace(headers=[]), environ | placeholder, timedelta(milliseconds=3))
+
+    assert "0123456789abcdef" not in stream.getvalue()
+    assert "/accounts/reset/MQ/<token>/" in stream.getvalue()
+    assert "/accounts/reset/MQ/set-password/" in stream.getvalue()
+
+
+def test_no_level_lets_the_credential_loggers_write_debug_lines():
+    """DOT, oauthlib and the SQL log write codes, raw requests and session keys at DEBUG.
+
+    NOTSET lets more through than DEBUG: it must be capped at INFO like DEBUG is.
+    """
+    for level in ("DEBUG", "NOTSET"):
+        configured = shared_logging.logging_config(level, "json")["loggers"]
+        for name in ("oauth2_provider", "oauthlib", "django.db.backends"):
+            assert logging.getLevelNamesMapping()[configured[name]["level"]] >= logging.INFO, (level, name)
 
 
 # --- The running servers ---
@@ -248,6 +327,76 @@ def test_the_grep_names_the_log_and_the_kind_of_secret_never_the_secret():
 
     assert found == {"auth.log": ["access_token"], "proxy.log": ["a cookie"]}
     assert token not in repr(found)
+
+
+@pytest.mark.local_stack
+@pytest.mark.parametrize(
+    ("target", "header"),
+    [
+        # An unencoded space in the query: gunicorn takes what follows for the version.
+        ("/api/me/?q=a b&access_token={token}", "Accept: */*"),
+        # A byte outside VCHAR in the target: the whole request line is quoted.
+        ("/api/me/?access_token={token}&q=caf\xe9", "Accept: */*"),
+        # A header line without its colon: the whole line is quoted.
+        ("/api/me/", "Authorization Bearer {token}"),
+    ],
+    ids=["space-in-query", "non-ascii-target", "header-without-colon"],
+)
+def test_a_request_gunicorn_cannot_parse_leaves_its_token_out_of_the_error_log(client, stack, target, header):
+    """gunicorn answers 400 and logs why, quoting the line it could not parse: the token must not follow."""
+    token = client.client_credentials_token()
+
+    answer = send(stack.resource_url, "GET", target.format(token=token), [header.format(token=token)])
+
+    assert answer.status == 400
+    assert eventually(lambda: [line for line in records(stack.logs()) if "Invalid request from" in line["message"]])
+    # Which lines, by logger and the start of their message: never the token itself.
+    leaking = [(line["logger"], line["message"][:40]) for line in records(stack.logs()) if token in str(line)]
+    assert not leaking, leaking
+
+
+MAKE_RESET_LINK = (
+    "from django.contrib.auth import get_user_model\n"
+    "from django.contrib.auth.tokens import default_token_generator\n"
+    "from django.utils.encoding import force_bytes\n"
+    "from django.utils.http import urlsafe_base64_encode\n"
+    "user = get_user_model().objects.filter(is_active=True).exclude(password='').order_by('pk').first()\n"
+    "print(urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user))\n"
+)
+
+
+@pytest.mark.local_stack
+def test_a_password_reset_token_is_in_no_log_line(stack):
+    """A reset link's token sets the user's password until used or PASSWORD_RESET_TIMEOUT (three days) passes.
+
+    Django's PasswordResetConfirmView moves it from the path into the session at
+    once; gunicorn's access line still names the path it came in on.
+    """
+    uid, token = stack.auth_manage("shell", "-c", MAKE_RESET_LINK).split()[-2:]
+
+    opened = requests.get(f"{stack.auth_url}/accounts/reset/{uid}/{token}/", allow_redirects=False, timeout=15)
+
+    assert opened.status_code == 302 and opened.headers["Location"].endswith("/set-password/")
+    assert SECRETS.get(token) == "password reset token"  # the suite's grep looks for it too
+    assert eventually(lambda: access(stack.logs(), "GET", f"/accounts/reset/{uid}/<token>/", status=302))
+    leaking = [(line["logger"], line.get("status")) for line in records(stack.logs()) if token in str(line)]
+    assert not leaking, leaking
+
+
+@pytest.mark.local_stack
+def test_no_authorization_code_in_the_logs_at_notset():
+    """LOG_LEVEL=NOTSET lets every record through: DOT's DEBUG lines name the code it redirects with."""
+    stack = start_stack("credentials", "sqlite", every_server={"LOG_LEVEL": "NOTSET"})
+    try:
+        Client(stack).authorization_code_tokens()  # a sign-in, a consent, a code
+    finally:
+        stack.stop()
+
+    codes = [value for value, kind in SECRETS.items() if kind == "authorization code"]
+    assert codes
+    logs = "".join(server.log.read_text() for server in stack.servers)
+    leaked = sum(code in logs for code in codes)  # a count: the assertion must not print a code
+    assert leaked == 0, f"{leaked} authorization code(s) in the logs at LOG_LEVEL=NOTSET"
 
 
 @pytest.mark.local_stack
