@@ -89,7 +89,14 @@ def variable(line: str) -> tuple[str, str] | None:
     name, sep, value = line.partition("=")
     if not sep or line.lstrip().startswith("#"):
         return None
-    return name.strip(), value
+    # ``export NAME=value``, for a shell to source, sets NAME for django-environ's read_env too.
+    return name.strip().removeprefix("export "), value
+
+
+def assigned(line: str, name: str, value: str) -> str:
+    """The line of ``line``'s variable ``name`` setting ``value`` instead, ``export`` kept if it had one."""
+    export = "export " if line.lstrip().startswith("export ") else ""
+    return f"{export}{name}={value}"
 
 
 def render(template: str, known: dict[str, str] | None = None) -> str:
@@ -193,16 +200,18 @@ def fill_empty(text: str) -> tuple[str, list[str]]:
     if not filled:
         return text, filled
     for name in filled:
-        lines[names[name]] = f"{name}={GENERATED[name]()}"
+        lines[names[name]] = assigned(lines[names[name]], name, GENERATED[name]())
     values = values_of("\n".join(lines))
     for name, (client_id, client_secret) in CREDENTIALS.items():
         if name in names and client_secret in filled and unquoted(values.get(client_id, "")):
-            lines[names[name]] = f"{name}={unquoted(values[client_id])}:{values[client_secret]}"
+            lines[names[name]] = assigned(
+                lines[names[name]], name, f"{unquoted(values[client_id])}:{values[client_secret]}"
+            )
             filled.append(name)
     values = values_of("\n".join(lines))
     for name, (credentials, _) in CLIENT_IDS.items():
         if name in names and credentials in filled:
-            lines[names[name]] = f"{name}={own_client_id(name, values)}"
+            lines[names[name]] = assigned(lines[names[name]], name, own_client_id(name, values))
             filled.append(name)
     return "".join(f"{line}\n" for line in lines), filled
 
@@ -271,9 +280,9 @@ def rotate_oidc_key(target_path: str = ".env") -> int:
     if INACTIVE_SIGNING_KEYS in found:
         inactive = [key.strip() for key in unquoted(variable(lines[found[INACTIVE_SIGNING_KEYS]])[1]).split(",")]
     keys = ",".join(key for key in [current, *inactive] if key)
-    lines[found[SIGNING_KEY]] = f"{SIGNING_KEY}={rsa_private_key()}"
+    lines[found[SIGNING_KEY]] = assigned(lines[found[SIGNING_KEY]], SIGNING_KEY, rsa_private_key())
     if INACTIVE_SIGNING_KEYS in found:
-        lines[found[INACTIVE_SIGNING_KEYS]] = f"{INACTIVE_SIGNING_KEYS}={keys}"
+        lines[found[INACTIVE_SIGNING_KEYS]] = assigned(lines[found[INACTIVE_SIGNING_KEYS]], INACTIVE_SIGNING_KEYS, keys)
     else:
         lines.insert(found[SIGNING_KEY] + 1, f"{INACTIVE_SIGNING_KEYS}={keys}")
     replace(target, "".join(f"{line}\n" for line in lines))

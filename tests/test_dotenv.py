@@ -349,3 +349,32 @@ def test_make_env_runs_started_together_on_an_older_env_add_once(folder, older):
     ]
     assert values(folder / ".env").keys() >= set(NEWER)
     assert (folder / ".env").read_text().count("REDIS_PASSWORD=") == 1
+
+
+def test_make_env_on_an_env_of_export_lines_changes_no_value(folder):
+    """``export NAME=value``, the form of a .env meant to be sourced by a shell, is an assignment to
+    django-environ (what every server reads): read as the name "export NAME", make env added each
+    variable again, every secret regenerated, after the old ones, and a later line wins."""
+    assert make_env(folder).returncode == 0
+    dotenv = folder / ".env"
+    lines = dotenv.read_text().splitlines()
+    dotenv.write_text("".join(f"export {line}\n" if "=" in line and line[0] != "#" else f"{line}\n" for line in lines))
+    before = dotenv.read_bytes()
+
+    result = make_env_target(folder)
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == ".env has every variable of .env.example; leaving it as it is.\n"
+    assert dotenv.read_bytes() == before
+
+
+def test_filling_an_empty_secret_keeps_its_export(folder):
+    (folder / ".env").write_text("export AS_SECRET_KEY=\nexport DEMO_PASSWORD=kept\n")
+
+    result = make_env(folder, "-m", "shared.dotenv", "--add-missing")
+
+    assert result.returncode == 0, result.stderr
+    lines = (folder / ".env").read_text().splitlines()
+    assert lines[0].startswith("export AS_SECRET_KEY=") and len(lines[0]) > len("export AS_SECRET_KEY=") + 16
+    assert lines[1] == "export DEMO_PASSWORD=kept"
+    assert "DEMO_PASSWORD=" not in "\n".join(lines[2:])
