@@ -2,8 +2,11 @@
 import os
 import sys
 
+from shared.metrics import for_a_command
+
 if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    for_a_command()
     # Django's debug pages (every route, settings, tracebacks) are for the
     # development server alone; make run serves the local settings with DEBUG off.
     if sys.argv[1:2] == ["runserver"]:

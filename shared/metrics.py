@@ -64,6 +64,16 @@ def multiprocess_directory() -> Path | None:
     return created
 
 
+def for_a_command() -> None:
+    """For manage.py, before anything imports prometheus_client: a command is no server.
+
+    Nothing serves its counts. In an exported PROMETHEUS_MULTIPROC_DIR it would write
+    files of its own pid, summed into a server's totals, or, the directory gone (a
+    previous run's temporary one), stop with a FileNotFoundError whatever the command.
+    """
+    os.environ.pop(DIRECTORY_VARIABLE, None)
+
+
 def wipe_multiprocess_directory() -> None:
     """Forget a previous run's values: files of pids from then would add to this run's totals."""
     for values in Path(os.environ[DIRECTORY_VARIABLE]).glob("*.db"):

@@ -101,19 +101,27 @@ def start(server: str, environment: dict[str, str]) -> subprocess.Popen:
     # configuration makes, shared/metrics.py): a GUNICORN_METRICS_BIND or a
     # PROMETHEUS_MULTIPROC_DIR of the environment would be all three's, their counts mixed.
     binds = {"GUNICORN_BIND": f"{host}:{port(server)}", "GUNICORN_METRICS_BIND": f"{host}:{port(server, metrics=True)}"}
-    own = {name: value for name, value in environment.items() if name != "PROMETHEUS_MULTIPROC_DIR"}
     command = [sys.executable, "-m", "gunicorn", "-c", "python:shared.gunicorn_conf", "config.wsgi"]
     # A fixed command line: nothing in it comes from a request or a file (S603).
     return subprocess.Popen(  # noqa: S603
-        command, cwd=ROOT / SERVERS[server].project, env={**own, **binds}
+        command, cwd=ROOT / SERVERS[server].project, env={**without_metrics_directory(environment), **binds}
     )
 
 
+def without_metrics_directory(environment: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in environment.items() if name != "PROMETHEUS_MULTIPROC_DIR"}
+
+
 def manage(server: str, arguments: list[str]) -> int:
-    """``manage.py`` of ``server``'s project, with exactly the environment its server gets."""
+    """``manage.py`` of ``server``'s project, with exactly the environment its server gets.
+
+    Without an exported PROMETHEUS_MULTIPROC_DIR, which start() drops too: a command
+    is no server, and its files there would count as a worker's (shared.metrics.for_a_command).
+    """
     command = [sys.executable, "manage.py", *arguments]
+    environment = without_metrics_directory(environment_of(server))
     # The arguments are the caller's own command line, run as the caller (S603).
-    return subprocess.run(command, cwd=ROOT / SERVERS[server].project, env=environment_of(server)).returncode  # noqa: S603
+    return subprocess.run(command, cwd=ROOT / SERVERS[server].project, env=environment).returncode  # noqa: S603
 
 
 def demo_command(auth_port: str, resource: str, scope: str, api_port: str) -> str:

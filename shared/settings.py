@@ -7,6 +7,7 @@ the process environment wins over the file (django-environ never overwrites).
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -140,14 +141,18 @@ def derived(name: str, ports: Mapping[str, str]) -> str:
 def read_dotenv(repository_root: Path, audience: str) -> None:
     """Load the variables of ``repository_root/.env`` that ``audience`` may see; the environment wins.
 
-    With .env read, each DERIVED variable ``audience`` sees and nothing sets follows its port
+    With a .env read, each DERIVED variable ``audience`` sees and nothing sets follows its port
     (of the environment, else of .env), as under ``make run`` (shared.serve).
     """
     for name, value in dotenv_for(repository_root, audience).items():
         os.environ.setdefault(name, value)
-    if not env.bool("DJANGO_READ_DOT_ENV_FILE", default=True):
+    dotenv = repository_root / ".env"
+    if not env.bool("DJANGO_READ_DOT_ENV_FILE", default=True) or not dotenv.is_file():
+        # Configured by its environment alone (a container, gunicorn under systemd): 127.0.0.1
+        # is no address it was given. An empty OAUTH_ISSUER stays each request's own origin,
+        # and a missing introspection URL stops the API with the line naming it.
         return
-    values = dotenv_values(repository_root / ".env")
+    values = dotenv_values(dotenv)
     ports = {name: os.environ.get(name) or values.get(name, "") for name in PORTS}
     for name in DERIVED:
         if audience in audience_of(name) and not os.environ.get(name):
@@ -165,13 +170,37 @@ def private_directory(path: Path) -> Path:
     return path
 
 
+def database_url(variable: str, url: str) -> dict:
+    """The Django database settings of ``url``, the value of ``variable``, which no message quotes.
+
+    django-environ raises a ValueError quoting part of the URL for a port that is no
+    number, which is also what a '/' or '#' left in the password makes of the rest of
+    it, and takes an unknown scheme for the name of a database backend (an import
+    error later, naming neither the variable nor what to do).
+    """
+    try:
+        scheme = urlsplit(url).scheme if "://" in url else ""
+        config = env.db_url_config(url) if scheme in env.DB_SCHEMES else None
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{variable} is not a database URL django-environ can read: its port must be a number, and a"
+            " '/', '#', '?' or '@' in its password percent-encoded (%2F, %23, %3F, %40)."
+        ) from None
+    if config is None:
+        raise ImproperlyConfigured(
+            f"{variable} must start with postgres:// (PostgreSQL) or sqlite:/// (SQLite), or be empty"
+            " (SQLite in the project's directory)."
+        )
+    return config
+
+
 def database(variable: str, default_sqlite_path: Path) -> dict:
     """The ``default`` database from ``variable``, or an SQLite file when it is empty."""
     url = env.str(variable, default="")
     if not url:
         private_directory(default_sqlite_path.parent)
         url = f"sqlite:///{default_sqlite_path}"
-    config = env.db_url_config(url)
+    config = database_url(variable, url)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run beside the writer, and IMMEDIATE transactions take
         # the write lock up front instead of failing with "database is locked"

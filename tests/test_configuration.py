@@ -1,4 +1,5 @@
 import os
+import socket
 import subprocess
 import sys
 
@@ -13,6 +14,8 @@ from shared.settings import DERIVED, PORTS, audience_of, read_dotenv
 from .stack import ROOT, base_environment, resource_server_environment, seed_secrets, signing_key
 
 VARIABLES = ("RESOURCE_SERVER_AUTH_TOKEN", "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS")
+# A database password, whose start must appear in no line.
+PASSWORD = "Sup3r-Secret-Pw"
 BOTH = {"RESOURCE_SERVER_AUTH_TOKEN": "t", "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS": "rs:secret"}
 
 
@@ -362,3 +365,147 @@ def test_a_database_that_accepts_the_password_lets_the_server_start(monkeypatch)
     monkeypatch.delenv("RS_DATABASE_URL", raising=False)
 
     assert wait_for_database.main() == 0
+
+
+@pytest.mark.parametrize(
+    ("server", "environment"),
+    [
+        ("resource_server", lambda **extra: resource_environment(RESOURCE_SERVER_AUTH_TOKEN="t", **extra)),
+        ("auth_server", authorization_server_environment),
+    ],
+    ids=["resource", "auth"],
+)
+def test_an_unknown_log_level_is_named_in_one_line(server, environment):
+    """logging.config.dictConfig raises a bare ValueError (a traceback) for a level it does not know."""
+    result = run([sys.executable, "manage.py", "check"], ROOT / server, environment(LOG_LEVEL="LOUD"))
+
+    assert_one_line(result, "LOG_LEVEL", server=server)
+
+
+def assert_one_line_without_the_password(result: subprocess.CompletedProcess, name: str, server: str) -> None:
+    assert PASSWORD[:6] not in result.stdout + result.stderr, "the password (or its start) is printed"
+    assert_one_line(result, name, server=server)
+
+
+MALFORMED_DATABASE_URLS = {
+    "port-not-a-number": f"postgres://resource_server:{PASSWORD}@127.0.0.1:abc/resource_server",
+    # A '/' in the password, not percent-encoded, ends the URL's authority there: the rest of
+    # the password reads as the port ("Port could not be cast to integer value as '<password>'").
+    "slash-in-password": f"postgres://resource_server:{PASSWORD}/x@127.0.0.1:5432/resource_server",
+}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [*MALFORMED_DATABASE_URLS.values(), f"postgress://resource_server:{PASSWORD}@127.0.0.1:5432/resource_server"],
+    ids=[*MALFORMED_DATABASE_URLS, "unknown-scheme"],
+)
+def test_a_malformed_database_url_is_named_in_one_line_without_its_password(url):
+    env = resource_environment(RESOURCE_SERVER_AUTH_TOKEN="t", RS_DATABASE_URL=url)
+
+    result = run([sys.executable, "manage.py", "check"], ROOT / "resource_server", env)
+
+    assert_one_line_without_the_password(result, "RS_DATABASE_URL", server="resource_server")
+
+
+@pytest.fixture
+def silent_database():
+    """A port that accepts TCP connections and never answers: the entrypoint gets as far as logging in."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def entrypoint(**variables: str) -> subprocess.CompletedProcess:
+    env = {**base_environment(), "PYTHONPATH": str(ROOT), "DATABASE_WAIT_SECONDS": "3", **variables}
+    return run([sys.executable, "-m", "shared.wait_for_database"], ROOT, env)
+
+
+@pytest.mark.parametrize("scheme", ["psql", "pgsql"])
+def test_the_entrypoint_logs_in_to_what_the_servers_read_and_never_prints_the_password(silent_database, scheme):
+    """django-environ (so the servers) reads psql:// and pgsql://; psycopg given the URL refuses
+    them, quoting the whole URL in its message."""
+    url = f"{scheme}://resource_server:{PASSWORD}@127.0.0.1:{silent_database}/resource_server"
+
+    result = entrypoint(RS_DATABASE_URL=url)
+
+    assert_one_line_without_the_password(result, "RS_DATABASE_URL", server="resource_server")
+
+
+@pytest.mark.parametrize("url", MALFORMED_DATABASE_URLS.values(), ids=MALFORMED_DATABASE_URLS)
+def test_the_entrypoint_names_a_malformed_database_url_in_one_line_without_its_password(url):
+    result = entrypoint(RS_DATABASE_URL=url)
+
+    assert_one_line_without_the_password(result, "RS_DATABASE_URL", server="resource_server")
+
+
+def test_the_entrypoint_names_a_wait_that_is_no_number_in_one_line():
+    result = entrypoint(RS_DATABASE_URL="sqlite:///:memory:", DATABASE_WAIT_SECONDS="a minute")
+
+    assert_one_line(result, "DATABASE_WAIT_SECONDS", server="resource_server")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://127.0.0.1:abc/0", f"redis://:{PASSWORD}/x@127.0.0.1:6379/0", f"memcached://:{PASSWORD}@127.0.0.1/"],
+    ids=["port-not-a-number", "slash-in-password", "not-redis"],
+)
+def test_a_token_cache_url_that_can_never_work_is_named_in_one_line_without_its_password(url):
+    """Before, the API started, and every request found the cache unavailable (or the URL became a directory)."""
+    env = resource_environment(RESOURCE_SERVER_AUTH_TOKEN="t", RS_CACHE_URL=url)
+
+    result = run([sys.executable, "manage.py", "check"], ROOT / "resource_server", env)
+
+    assert_one_line_without_the_password(result, "RS_CACHE_URL", server="resource_server")
+
+
+# prometheus_client picks multiprocess mode as it is imported, from PROMETHEUS_MULTIPROC_DIR, and both
+# projects create their series as their apps load: a manage.py command (make migrate*, the seed, make
+# doctor) would write files of its own pid into an exported directory, or trace back when it is gone
+# (a previous run's temporary directory).
+def test_manage_py_runs_whatever_metrics_directory_the_shell_exports():
+    env = resource_environment(RESOURCE_SERVER_AUTH_TOKEN="t", PROMETHEUS_MULTIPROC_DIR="/nonexistent/prometheus")
+
+    result = run([sys.executable, "manage.py", "check"], ROOT / "resource_server", env)
+
+    assert (result.returncode, "Traceback" in result.stderr) == (0, False), result.stderr[-300:]
+
+
+def test_manage_py_writes_nothing_into_an_exported_metrics_directory(tmp_path):
+    env = resource_environment(RESOURCE_SERVER_AUTH_TOKEN="t", PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+
+    result = run([sys.executable, "manage.py", "check"], ROOT / "resource_server", env)
+
+    assert result.returncode == 0, result.stderr[-300:]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_launcher_runs_manage_py_without_an_exported_metrics_directory_as_it_starts_servers(monkeypatch):
+    environments = []
+
+    def ran(command, cwd, env):
+        environments.append(env)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(shared_serve.subprocess, "run", ran)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp/exported")
+
+    shared_serve.manage("resource", ["check"])
+
+    assert [env for env in environments if "PROMETHEUS_MULTIPROC_DIR" in env] == []
+    assert len(environments) == 1
+
+
+@pytest.mark.parametrize(
+    ("audience", "name"),
+    [("auth_server", "OAUTH_ISSUER"), ("resource_server", "RESOURCE_SERVER_INTROSPECTION_URL")],
+)
+def test_nothing_is_derived_on_a_host_without_a_dotenv(dotenv, audience, name):
+    """gunicorn under systemd, say, configured by its environment: an empty OAUTH_ISSUER is each
+    request's own origin, and a missing introspection URL stops the API with the line naming it."""
+    assert not dotenv.exists()
+
+    read_dotenv(dotenv.parent, audience)
+
+    assert os.environ.get(name, "") == ""

@@ -9,10 +9,14 @@ code in the resource server. checks.py refuses any other token cache.
 import json
 import sys
 import zlib
+from urllib.parse import urlsplit
 
 from diskcache import Disk, DjangoCache, JSONDisk
 from diskcache.core import MODE_RAW, UNKNOWN
+from django.core.exceptions import ImproperlyConfigured
 
+# What redis-py's from_url reads (RFC 3986 §3.1: a scheme is case-insensitive, and urllib lowers it).
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 # SQLite's INTEGER, the range in which Disk keeps an int as it is.
 INTEGER_MIN, INTEGER_MAX = -(2**63), 2**63 - 1
 
@@ -92,15 +96,34 @@ class SharedDiskCache(DjangoCache):
         super().close()
 
 
-def token_cache(location: str) -> dict:
+def token_cache(location: str, variable: str = "RS_CACHE_URL") -> dict:
     """The ``CACHES`` entry of a token cache that reads JSON only, as checks.py requires.
 
     ``location`` is a Redis URL (``redis://``, ``rediss://``, ``unix://``), for a
     cache every process and replica shares, or a directory, for one that every
     worker on this machine shares. ``CACHES = {"default": token_cache(...)}``, or
     under another alias named by RESOURCE_SERVER_CACHE_ALIAS.
+
+    A URL that can never work is ImproperlyConfigured at start, naming ``variable``
+    and never its value (a password): Redis would otherwise fail on every request,
+    and another scheme would become a directory named by the URL.
     """
-    if location.startswith(("redis://", "rediss://", "unix://")):
+    scheme = urlsplit(location).scheme.lower() if "://" in location else ""
+    if scheme and scheme not in REDIS_SCHEMES:
+        raise ImproperlyConfigured(
+            f"{variable} must be a redis://, rediss:// or unix:// URL; for a directory, set RS_CACHE_DIR instead."
+        )
+    if scheme in ("redis", "rediss"):
+        try:
+            port = urlsplit(location).port  # a ValueError for one that is no number from 0 to 65535
+        except ValueError:
+            port = 0
+        if port == 0:
+            raise ImproperlyConfigured(
+                f"{variable} is not a Redis URL: its port must be a number from 1 to 65535, and a '/', '#', '?'"
+                " or '@' in its password percent-encoded (%2F, %23, %3F, %40)."
+            )
+    if scheme:
         return {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": location,

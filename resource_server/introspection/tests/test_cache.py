@@ -5,6 +5,7 @@ from unittest import mock
 
 from diskcache import Disk, FanoutCache
 from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import SimpleTestCase, override_settings
@@ -345,6 +346,25 @@ class TokenCacheHelperTests(SimpleTestCase):
                 self.assertTrue(reads_json_only(config))
         self.assertIn("Redis", token_cache("redis://127.0.0.1:6379/0")["BACKEND"])
         self.assertIn("SharedDiskCache", token_cache("/var/cache/tokens")["BACKEND"])
+
+    def test_a_scheme_is_case_insensitive(self):
+        """RFC 3986 §3.1; redis-py reads Redis:// as redis://. Before, it became a directory of that name."""
+        self.assertIn("Redis", token_cache("Redis://127.0.0.1:6379/0")["BACKEND"])
+
+    def test_a_url_that_can_never_work_is_named_without_its_value(self):
+        """Before, Redis failed on every request, or the URL, password and all, became a directory path."""
+        for location in (
+            "redis://127.0.0.1:abc/0",
+            "redis://127.0.0.1:70000/0",
+            "rediss://:s3cret/x@cache.example:6380/0",  # a '/' in the password, not percent-encoded
+            "memcached://:s3cret@127.0.0.1:11211/",
+            "http://s3cret@cache.example/",
+        ):
+            with self.subTest(location=location), self.assertRaises(ImproperlyConfigured) as refused:
+                token_cache(location)
+            self.assertIn("RS_CACHE_URL", str(refused.exception))
+            self.assertNotIn("s3cret", str(refused.exception))
+            self.assertNotIn("127.0.0.1", str(refused.exception))
 
 
 class JSONBackendTests(SimpleTestCase):
