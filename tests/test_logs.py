@@ -168,6 +168,18 @@ def test_gunicorn_names_a_request_it_cannot_parse_by_the_error_and_the_client_on
     assert "Invalid request from ip=203.0.113.7: InvalidRequestLine" in stream.getvalue()
 
 
+def test_gunicorn_names_a_request_the_application_failed_on_by_its_path(monkeypatch):
+    """gunicorn's line for an exception that reached it names the request's target, query string included."""
+    logger, stream = gunicorn_logger(monkeypatch, "json")
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        logger.exception("Error handling request %s %s", "GET", "/api/me/?access_token=secret-token")
+
+    assert "secret-token" not in stream.getvalue()
+    assert "Error handling request GET /api/me/" in stream.getvalue()
+
+
 @pytest.mark.parametrize("log_format", ["json", "plain"])
 def test_an_access_line_masks_a_password_reset_token_in_the_path_and_the_request_line(monkeypatch, log_format):
     """A reset link's token sets the user's password: the path it comes in on is written without it."""
