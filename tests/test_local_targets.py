@@ -64,15 +64,19 @@ def fresh_copy(destination: Path) -> Path:
     return destination
 
 
-def terminal_environment(**variables: str) -> dict:
-    """A developer's shell, without this project's variables or an active virtual environment."""
+def terminal_environment(serving: bool = True, **variables: str) -> dict:
+    """A developer's shell, without this project's variables or an active virtual environment.
+
+    ``serving``: it will start servers, which need free metrics ports.
+    """
     environment = {name: value for name, value in os.environ.items() if not name.startswith(NOT_INHERITED)}
     virtual_environment = str(Path(sys.prefix) / "bin")
     environment["PATH"] = os.pathsep.join(
         folder for folder in os.environ["PATH"].split(os.pathsep) if folder != virtual_environment
     )
     # Free metrics ports (shared.serve's defaults are fixed): several suites run at once on one machine.
-    metrics_ports = {name: str(free_port()) for name in ("AS_METRICS_PORT", "RS_METRICS_PORT", "TEAM_RS_METRICS_PORT")}
+    ports = ("AS_METRICS_PORT", "RS_METRICS_PORT", "TEAM_RS_METRICS_PORT") if serving else ()
+    metrics_ports = {name: str(free_port()) for name in ports}
     return {**environment, **metrics_ports, **variables}
 
 
@@ -303,7 +307,8 @@ def test_resource_server_settings_load_only_its_own_variables_from_dotenv(togeth
     result = subprocess.run(
         [str(repository / ".venv" / "bin" / "python"), "manage.py", "shell", "-c", script],
         cwd=repository / "resource_server",
-        env=terminal_environment(),
+        # A shell that starts no server: an exported AS_METRICS_PORT would be the shell's, not .env's.
+        env=terminal_environment(serving=False),
         capture_output=True,
         text=True,
         timeout=120,
