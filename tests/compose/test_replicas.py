@@ -10,8 +10,9 @@ import threading
 import time
 
 import pytest
+import requests
 
-from ..log_records import access
+from ..log_records import access, eventually
 from ..stack import compose
 from .containers import docker
 
@@ -108,6 +109,10 @@ def test_one_token_across_the_replicas_costs_one_introspection_per_caching_windo
     assert introspections(at_least=counted + 2) == counted + 2
 
 
+def proxy_log() -> str:
+    return compose("logs", "--no-color", "proxy").stdout
+
+
 def test_with_the_as_down_cached_tokens_work_on_every_replica_and_fresh_ones_get_503(client, stack):
     ids = containers()
     cached = client.client_credentials_token(scope="read")
@@ -124,6 +129,11 @@ def test_with_the_as_down_cached_tokens_work_on_every_replica_and_fresh_ones_get
         assert unavailable.status_code == 503
         assert int(unavailable.headers["Retry-After"]) > 0
         assert unavailable.json()["error"] == "temporarily_unavailable"
+    # The proxy logs the request it found no AS for, by its URI: never its query string (compose/proxy/logs.caddy).
+    assert requests.get(f"{stack.auth_url}/o/authorize/?access_token={cached}", timeout=30).status_code in (502, 503)
+    assert eventually(lambda: [line for line in proxy_log().splitlines() if '"uri":"/o/authorize/"' in line])
+    leaked = cached in proxy_log()  # a failure must not print the token
+    assert not leaked, "the access token is in the proxy's log"
 
     stack.start_auth_server()
     assert client.api("/api/me/", fresh).status_code == 200
