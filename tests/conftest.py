@@ -100,6 +100,15 @@ def team_api(stack) -> str:
 
 
 @pytest.fixture
+def lifted(stack):
+    """Usernames whose lockouts are lifted after the test (client ids as ``client:<id>``)."""
+    names = []
+    yield names
+    if names:
+        stack.auth_manage("axes_reset_username", *names)
+
+
+@pytest.fixture
 def client(stack):
     return Client(stack)
 

@@ -32,6 +32,23 @@ class Samples:
         return {sample.name for sample in self.samples}
 
 
+class Moved:
+    """How far one server's series moved since this was made (``server``: see ``Stack.metrics``)."""
+
+    def __init__(self, stack, server: str):
+        self.stack = stack
+        self.server = server
+        self.before = stack.metrics(server)
+        self.after: Samples | None = None
+
+    def scrape(self) -> "Moved":
+        self.after = self.stack.metrics(self.server)
+        return self
+
+    def __call__(self, name: str, **labels: str) -> float:
+        return self.after.delta(self.before, name, **labels)
+
+
 def scrape(url: str) -> Samples:
     response = requests.get(url, timeout=10)
     response.raise_for_status()

@@ -49,15 +49,6 @@ def failure_limit(stack) -> int:
     return int(stack.auth_manage("shell", "-v", "0", "-c", PRINT_LIMIT).strip())
 
 
-@pytest.fixture
-def lifted(stack):
-    """Usernames whose lockouts are lifted after the test (client ids as ``client:<id>``)."""
-    names = []
-    yield names
-    if names:
-        stack.auth_manage("axes_reset_username", *names)
-
-
 def client_authentication(session, stack, endpoint: str, secret: str) -> requests.Response:
     data = {"token": "x"} if endpoint == "/o/introspect/" else {"grant_type": "client_credentials"}
     return session.post(

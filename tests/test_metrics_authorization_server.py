@@ -12,9 +12,7 @@ the whole session.
 import secrets
 import time
 
-import pytest
-
-from .metrics import Samples
+from . import metrics
 from .test_guessing_limits import CREATE_USER, DELETE_USER, GUESSER, PRINT_LIMIT, session_from, sign_in
 from .test_revocation_push import revoke_as_client
 
@@ -29,20 +27,11 @@ LOCKOUTS = "authorization_server_sign_in_lockouts_total"
 NOTICE_WITHIN = 10
 
 
-class Moved:
+class Moved(metrics.Moved):
     """How far the AS's series moved since this was made."""
 
     def __init__(self, stack):
-        self.stack = stack
-        self.before = stack.metrics("auth")
-        self.after: Samples | None = None
-
-    def scrape(self) -> "Moved":
-        self.after = self.stack.metrics("auth")
-        return self
-
-    def __call__(self, name: str, **labels: str) -> float:
-        return self.after.delta(self.before, name, **labels)
+        super().__init__(stack, "auth")
 
     def delivered(self, count: int) -> float:
         """The notices delivered since, once ``count`` are (or NOTICE_WITHIN seconds have passed)."""
@@ -66,15 +55,6 @@ def revoked(moved: Moved) -> dict[str, float]:
         for token_type in ("access_token", "refresh_token")
         for by in ("client", "issuer")
     }
-
-
-@pytest.fixture
-def lifted(stack):
-    """Usernames whose lockouts are lifted after the test (client ids as ``client:<id>``)."""
-    names = []
-    yield names
-    if names:
-        stack.auth_manage("axes_reset_username", *names)
 
 
 def test_tokens_issued_are_counted_by_grant_type_and_a_replayed_refresh_token_revokes_its_family(client, stack):

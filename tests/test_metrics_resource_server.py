@@ -14,7 +14,7 @@ import time
 
 import requests
 
-from .metrics import Samples
+from .metrics import Moved
 from .oauth import bearer
 from .test_revocation_push import revoke_as_client, server_at
 from .test_token_cache import across_every_worker
@@ -27,22 +27,6 @@ NOTICES = "resource_server_revocation_notices_total"
 LAG = "resource_server_revocation_notice_lag_seconds"
 # The AS pushes a notice as it revokes; its retries are 7.75 s in all (tests/test_revocation_push.py).
 NOTICE_WITHIN = 10
-
-
-class Moved:
-    """How far the first API's series moved since this was made."""
-
-    def __init__(self, stack):
-        self.stack = stack
-        self.before = stack.metrics("resource")
-        self.after: Samples | None = None
-
-    def scrape(self) -> "Moved":
-        self.after = self.stack.metrics("resource")
-        return self
-
-    def __call__(self, name: str, **labels: str) -> float:
-        return self.after.delta(self.before, name, **labels)
 
 
 def me(stack, token: str) -> requests.Response:
@@ -67,7 +51,7 @@ def cache_lookups(moved: Moved) -> dict[str, float]:
 def test_a_fresh_token_is_introspected_once_then_found_in_one_layer_or_the_other(client, stack):
     token = client.client_credentials_token()
     server = server_at(stack, stack.resource_url)
-    moved = Moved(stack)
+    moved = Moved(stack, "resource")
 
     if server is not None:  # locally: until each of the shipped two workers has served it
         statuses = [status for status, _, _ in across_every_worker(server, token, 5)]
@@ -92,7 +76,7 @@ def test_a_fresh_token_is_introspected_once_then_found_in_one_layer_or_the_other
 
 
 def test_unknown_tokens_are_introspected_inactive_and_refused_invalid_token(stack):
-    moved = Moved(stack)
+    moved = Moved(stack, "resource")
 
     statuses = [me(stack, secrets.token_urlsafe(32)).status_code for _ in range(3)]
     moved.scrape()
@@ -105,7 +89,7 @@ def test_unknown_tokens_are_introspected_inactive_and_refused_invalid_token(stac
 
 def test_a_token_lacking_the_scope_is_refused_insufficient_scope(client, stack):
     writer = client.client_credentials_token(scope="write")
-    moved = Moved(stack)
+    moved = Moved(stack, "resource")
 
     response = me(stack, writer)  # /api/me/ needs read
     moved.scrape()
@@ -118,7 +102,7 @@ def test_a_token_lacking_the_scope_is_refused_insufficient_scope(client, stack):
 def test_a_revocation_pushed_by_the_as_is_accepted_with_its_lag(client, stack):
     token = client.client_credentials_token()
     assert me(stack, token).status_code == 200
-    moved = Moved(stack)
+    moved = Moved(stack, "resource")
 
     revoked = revoke_as_client(stack, token)
     assert revoked.status_code == 200, revoked.text
