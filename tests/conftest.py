@@ -50,15 +50,30 @@ LOCAL_ONLY = ["test_fuzz.py", "test_local_targets.py", "test_dotenv.py"]
 collect_ignore = ([] if os.environ.get("E2E_COMPOSE_PROJECT") else ["compose"]) + (LOCAL_ONLY if EXTERNAL else [])
 
 
+def on_a_second_stack(item) -> bool:
+    """A test marked one_stack, against a stack in another mode than credentials.
+
+    Its subject is the AS's alone (sign-in, lockouts, the AS's own series), which the API's
+    caller mode does not change: once is enough. Its PostgreSQL run is make test-compose's
+    credentials phase.
+    """
+    callspec = getattr(item, "callspec", None)
+    stack = callspec.params.get("stack") if callspec else None
+    return bool(item.get_closest_marker("one_stack")) and stack is not None and stack[0] != "credentials"
+
+
 def pytest_collection_modifyitems(config, items):
     """Against Compose, leave out the tests marked local_stack: they start or restart servers of their own.
+    A test marked one_stack runs against the first stack only.
 
     The grep of every log for secrets runs last, when the rest of the suite has written them.
     """
-    if EXTERNAL:
-        local = [item for item in items if item.get_closest_marker("local_stack")]
-        config.hook.pytest_deselected(items=local)
-        items[:] = [item for item in items if item not in local]
+    left_out = [
+        item for item in items if (EXTERNAL and item.get_closest_marker("local_stack")) or on_a_second_stack(item)
+    ]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
     items.sort(key=lambda item: item.get_closest_marker("after_the_suite") is not None)
 
 

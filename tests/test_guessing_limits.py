@@ -84,6 +84,7 @@ print(attempt.ip_address, attempt.failures_since_start, attempt.attempt_time.iso
 """
 
 
+@pytest.mark.one_stack
 def test_attempts_during_a_client_lockout_do_not_prolong_it(stack, failure_limit, lifted):
     client_id = stack.secrets["OAUTH_RS_CLIENT_ID"]
     lifted.append(f"client:{client_id}")
@@ -117,6 +118,7 @@ def sign_in(session, stack, path: str, username: str, password: str) -> requests
     return session.post(action, data=fields, allow_redirects=False, timeout=10)
 
 
+@pytest.mark.one_stack
 @pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
 def test_wrong_passwords_lock_out_that_user_from_that_address_only(stack, failure_limit, user, path):
     username, password = user

@@ -12,6 +12,8 @@ the whole session.
 import secrets
 import time
 
+import pytest
+
 from . import metrics
 from .test_guessing_limits import CREATE_USER, DELETE_USER, GUESSER, PRINT_LIMIT, session_from, sign_in
 from .test_revocation_push import revoke_as_client
@@ -57,6 +59,7 @@ def revoked(moved: Moved) -> dict[str, float]:
     }
 
 
+@pytest.mark.one_stack
 def test_tokens_issued_are_counted_by_grant_type_and_a_replayed_refresh_token_revokes_its_family(client, stack):
     moved = Moved(stack)
 
@@ -115,6 +118,7 @@ def test_introspection_is_counted_by_calling_api_and_outcome(client, stack, lift
     assert moved(CLIENT_FAILURES) == 2  # the wrong secret and the missing one
 
 
+@pytest.mark.one_stack
 def test_a_revocation_is_counted_and_its_notice_delivered(client, stack):
     token = client.client_credentials_token(resource=stack.resource)  # one API is told
     moved = Moved(stack)
@@ -131,6 +135,7 @@ def test_a_revocation_is_counted_and_its_notice_delivered(client, stack):
     }
 
 
+@pytest.mark.one_stack
 def test_a_wrong_client_secret_is_a_failed_client_authentication_not_a_sign_in_failure(client, stack, lifted):
     client_id = stack.secrets["DEMO_CLIENT_ID"]
     lifted.append(f"client:{client_id}")
@@ -151,6 +156,7 @@ def test_a_wrong_client_secret_is_a_failed_client_authentication_not_a_sign_in_f
     assert (moved(ISSUED), moved(SIGN_IN_FAILURES), moved(LOCKOUTS)) == (0, 0, 0)
 
 
+@pytest.mark.one_stack
 def test_wrong_passwords_up_to_the_limit_are_sign_in_failures_and_one_lockout(stack, lifted):
     limit = int(stack.auth_manage("shell", "-v", "0", "-c", PRINT_LIMIT).strip())
     username, password = f"counted-{secrets.token_hex(4)}", secrets.token_urlsafe(16)
