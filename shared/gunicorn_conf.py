@@ -4,11 +4,10 @@ Run as ``gunicorn -c python:shared.gunicorn_conf config.wsgi``.
 """
 
 import os
-import sys
 from pathlib import Path
 
 from shared import metrics
-from shared.configuration import gunicorn_number
+from shared.configuration import fail, gunicorn_number
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # The project's directory names the server: gunicorn applies --chdir before loading this file.
@@ -53,7 +52,7 @@ except metrics.ConfigurationError as error:
     # The project's directory names the server, as its config/wsgi.py does: shared.serve
     # starts gunicorn there, and Compose's --chdir applies before this file loads.
     metrics.remove_directory(metrics_directory)
-    sys.exit(f"{Path.cwd().name}: configuration error: {error}")
+    fail(Path.cwd().name, str(error))
 
 
 def on_starting(server):
