@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: help env install migrate migrate-auth migrate-resource migrate-team static run run-auth run-resource run-team doctor \
-	lint test test-unit test-e2e chromium test-compose bench demo up down logs lock clean
+	lint test test-unit test-e2e chromium test-compose test-kubernetes bench demo up down logs lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -83,6 +83,13 @@ chromium:
 
 test-compose: install ## The end-to-end suite against the Compose stack (sets up Docker if needed)
 	tests/compose/run.sh
+
+# Renders every overlay of deploy/kubernetes from a fresh .env with kubectl kustomize,
+# validates each object against the Kubernetes versions tests/kubernetes/versions.py
+# names, and checks the rules docs/kubernetes.md gives. No cluster is needed, or used.
+test-kubernetes: install ## Render, validate and check the Kubernetes manifests (kubectl, no cluster)
+	@command -v kubectl >/dev/null || { echo >&2 "make test-kubernetes: kubectl not found (it renders the overlays with kubectl kustomize): install kubectl 1.32"; exit 1; }
+	$(BIN)/python -m pytest -p no:cacheprovider tests/kubernetes
 
 bench: install ## Load benchmark of the hot paths; writes docs/benchmarks.{json,md}
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \

@@ -47,7 +47,10 @@ PARAMS = (
 # Tests that start local processes of their own (a fuzzed stack, the make targets in
 # a fresh copy, make env) prove nothing more against Compose: make test runs them.
 LOCAL_ONLY = ["test_fuzz.py", "test_local_targets.py", "test_dotenv.py"]
-collect_ignore = ([] if os.environ.get("E2E_COMPOSE_PROJECT") else ["compose"]) + (LOCAL_ONLY if EXTERNAL else [])
+# The rendered Kubernetes manifests are make test-kubernetes's: named on its command line, never collected otherwise.
+collect_ignore = (
+    ["kubernetes"] + ([] if os.environ.get("E2E_COMPOSE_PROJECT") else ["compose"]) + (LOCAL_ONLY if EXTERNAL else [])
+)
 
 
 def on_a_second_stack(item) -> bool:
