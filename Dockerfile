@@ -14,7 +14,10 @@ RUN --mount=type=secret,id=pip_cert \
     && /opt/venv/bin/pip install --require-hashes -r /tmp/requirements.lock
 
 FROM ${PYTHON_IMAGE}
-RUN groupadd --system app && useradd --system --gid app --no-create-home --home-dir /app app
+# A fixed uid and gid: Kubernetes' runAsNonRoot can check a number only, so the
+# manifests (deploy/kubernetes) name this user as runAsUser/runAsGroup 10001.
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-create-home --home-dir /app app
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY shared shared
