@@ -219,13 +219,14 @@ def database(variable: str, default_sqlite_path: Path) -> dict:
 def https_settings(enabled: bool) -> dict:
     """Settings for a deployment behind a TLS-terminating proxy.
 
-    The proxy must set ``X-Forwarded-Proto: https``; ``/healthz`` stays reachable
-    over plain HTTP for container healthchecks.
+    The proxy must set ``X-Forwarded-Proto: https``; the health endpoints stay
+    reachable over plain HTTP, as Compose's healthchecks and the kubelet's probes
+    ask the container directly (shared/health.py).
     """
     return {
         "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https") if enabled else None,
         "SECURE_SSL_REDIRECT": enabled,
-        "SECURE_REDIRECT_EXEMPT": [r"^healthz$"],
+        "SECURE_REDIRECT_EXEMPT": [r"^(healthz|livez|readyz)$"],
         "SESSION_COOKIE_SECURE": enabled,
         "CSRF_COOKIE_SECURE": enabled,
         "SECURE_HSTS_SECONDS": env.int("DJANGO_HSTS_SECONDS", default=31536000) if enabled else 0,

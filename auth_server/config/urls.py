@@ -6,7 +6,7 @@ from oauth2_provider import views as oauth2_views
 from authorization import oidc, views
 from authorization.introspection import IntrospectTokenView
 from authorization.views import AuthorizationView, TokenView
-from shared.health import healthz
+from shared.health import healthz, livez, readyz
 
 # DOT's endpoints under /o/, with introspection replaced by the resource-server-only
 # view, authorization and token by views that refuse bad input with a 4xx, and
@@ -54,6 +54,8 @@ urlpatterns = [
     path("accounts/", include("authorization.pages_urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
 ]
 
 # The error pages carry the request id; Django's own 500 view renders without context.

@@ -4,7 +4,7 @@ from introspection.conf import introspection_settings
 from introspection.resource import metadata_path
 from introspection.security_events import receive as receive_security_events
 from introspection.views import protected_resource_metadata
-from shared.health import healthz
+from shared.health import healthz, livez, readyz
 
 urlpatterns = [
     path("api/", include("api.urls")),
@@ -17,4 +17,6 @@ urlpatterns = [
     # RFC 8935: the authorization server pushes its revocation notices here.
     path("security-events/", receive_security_events, name="security-events"),
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
 ]
