@@ -1,0 +1,126 @@
+"""Each container's environment equals its Compose service's, variable for variable, apart from host names."""
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from .compose_environment import service_environment
+from .rendering import ROOT
+
+# Kubernetes workload -> the Compose service whose environment it gets.
+COMPOSE_SERVICE = {
+    "auth-server": "auth-server",
+    "auth-migrate": "auth-server",
+    "auth-seed": "auth-migrate",
+    "auth-housekeeping": "auth-housekeeping",
+    "resource-server": "resource-server",
+    "resource-migrate": "resource-migrate",
+    "team-server": "team-server",
+    "team-migrate": "team-migrate",
+}
+# auth-seed's initContainer only waits for auth-migrate's work (manage.py migrate --check):
+# it gets the migration's environment, as the auth-migrate Job does.
+INIT_COMPOSE_SERVICE = {"auth-seed": "auth-server"}
+# Compose's production profile trusts its proxy's local CA; a cluster's Ingress has a real certificate.
+COMPOSE_ONLY = {"production": {"REQUESTS_CA_BUNDLE"}, "local": set()}
+HOST = "<host>"
+URL = re.compile(r"^[a-z][a-z0-9+.-]*://")
+
+
+def without_host(url: str) -> str:
+    """The URL with its host and port replaced; user, password, path and query kept."""
+    parts = urlsplit(url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{HOST}" if userinfo else HOST))
+
+
+def comparable(name: str, value: str) -> str:
+    """The value with host names replaced; a comma-separated list of hosts or URLs as the set of its items.
+
+    Each side lists the names it is reached by (Compose: 127.0.0.1, localhost, proxy; a cluster:
+    the Service's and the Ingress's), so a list is equal apart from host names when its items are,
+    however many names it has; test_allowed_hosts checks which names a server allows.
+    """
+    items = value.split(",")
+    if name.endswith("_ALLOWED_HOSTS") and all(items):
+        return HOST
+    if len(items) > 1 and all(URL.match(item) for item in items):
+        return ",".join(sorted({without_host(item) for item in items}))
+    return without_host(value) if URL.match(value) else value
+
+
+def compose_files(overlay: str) -> list:
+    files = [ROOT / "compose.yaml"]
+    if overlay == "production":
+        files.append(ROOT / "compose.production.yaml")
+    return files
+
+
+@pytest.mark.parametrize("workload", sorted(COMPOSE_SERVICE))
+def test_environment_equals_compose(rendering, workload):
+    pod = rendering.pods[workload]
+    initial = {container["name"] for container in pod.spec.get("initContainers", [])}
+    for container in pod.containers():
+        where = f"{rendering.overlay}: {workload}/{container['name']}"
+        kubernetes = rendering.environment(container, where)
+        service = COMPOSE_SERVICE[workload]
+        if container["name"] in initial:
+            service = INIT_COMPOSE_SERVICE.get(workload, service)
+        compose = service_environment(compose_files(rendering.overlay), service, rendering.env)
+        for name in COMPOSE_ONLY[rendering.overlay]:
+            compose.pop(name, None)
+        assert sorted(set(kubernetes) - set(compose)) == [], f"{where}: not in Compose's {service}"
+        assert sorted(set(compose) - set(kubernetes)) == [], f"{where}: missing, Compose's {service} has them"
+        differ = {
+            name: {"kubernetes": kubernetes[name], "compose": compose[name]}
+            for name in sorted(compose)
+            if comparable(name, kubernetes[name]) != comparable(name, compose[name])
+        }
+        assert not differ, f"{where}: {differ}"
+
+
+@pytest.mark.parametrize("server", ["auth-server", "resource-server", "team-server"])
+def test_https(rendering, server):
+    environment = rendering.environment(rendering.pods[server].container(), server)
+    assert environment["DJANGO_HTTPS"] == ("true" if rendering.overlay == "production" else "false")
+
+
+ALLOWED_HOSTS = {
+    "auth-server": ("AS_ALLOWED_HOSTS", "AS_ALLOWED_HOSTS", "OAUTH_ISSUER"),
+    "resource-server": ("RS_ALLOWED_HOSTS", "RS_ALLOWED_HOSTS", "RESOURCE_SERVER_RESOURCE"),
+    "team-server": ("RS_ALLOWED_HOSTS", "TEAM_RS_ALLOWED_HOSTS", "TEAM_RESOURCE_SERVER_RESOURCE"),
+}
+
+
+@pytest.mark.parametrize("server", sorted(ALLOWED_HOSTS))
+def test_allowed_hosts(rendering, server):
+    """.env's hosts, the Service's name (probes, in-cluster callers) and the public host the Ingress routes."""
+    variable, dotenv_name, public = ALLOWED_HOSTS[server]
+    environment = rendering.environment(rendering.pods[server].container(), server)
+    hosts = environment[variable].split(",")
+    routed = {rule["host"] for ingress in rendering.of_kind("Ingress") for rule in ingress["spec"]["rules"]}
+    public_host = urlsplit(environment.get(public) or compose_public(rendering, server, public)).hostname
+    assert public_host in routed, f"{server}: {public_host} is not routed by the Ingress: {sorted(routed)}"
+    expected = {*rendering.env[dotenv_name].split(","), server, public_host}
+    assert set(hosts) == expected, f"{rendering.overlay}: {server}'s {variable} {hosts}"
+
+
+def compose_public(rendering, server: str, name: str) -> str:
+    """The public URL as the AS's own environment has it (an API's is in the seed's)."""
+    seed = rendering.environment(rendering.pods["auth-seed"].container(), "auth-seed")
+    return seed[name] if server != "auth-server" else ""
+
+
+def test_host_names_compared_away():
+    assert comparable("RS_ALLOWED_HOSTS", "127.0.0.1,localhost,proxy") == "<host>"
+    assert (
+        comparable("RS_CACHE_URL", "redis://:pw@resource-redis:6379/0")
+        == comparable("RS_CACHE_URL", "redis://:pw@redis:6379/0")
+        == "redis://:pw@<host>/0"
+    )
+    assert comparable("X", "https://proxy:8000/o/introspect/") == "https://<host>/o/introspect/"
+    assert comparable("X", "https://a:1,https://b") == comparable("X", "https://c") == "https://<host>"
+    assert comparable("X", "https://a,http://b") == "http://<host>,https://<host>"
+    assert comparable("RS_CACHE_URL", "redis://:pw@redis:6379/0") != comparable("X", "redis://:other@redis:6379/0")
+    assert comparable("RESOURCE_SERVER_SCOPES", "read write") == "read write"
