@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: help env install migrate migrate-auth migrate-resource migrate-team static run run-auth run-resource run-team doctor \
-	lint test test-unit test-e2e chromium test-compose test-kubernetes bench demo up down logs lock clean
+	lint test test-unit test-e2e chromium test-compose test-kubernetes kubernetes-env bench demo up down logs lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -108,6 +108,14 @@ down: ## docker compose down (data stays in volumes; `docker compose down -v` st
 
 logs: ## Follow the Compose stack's logs
 	docker compose logs -f
+
+# Kustomize reads no file above an overlay's folder, so the overlay's ConfigMaps and
+# Secrets come from env files written into its git-ignored generated/ folder from
+# .env (docs/kubernetes.md). The virtual environment: the generator reads
+# shared.settings' audiences, which import Django.
+OVERLAY ?= local
+kubernetes-env: env install ## Write the Kubernetes overlay's env files from .env (OVERLAY=local|production)
+	@$(BIN)/python -m shared.kubernetes $(OVERLAY) .env
 
 # --universal: one lock for every Python 3.11 (Debian's 3.11.2 needs async-timeout).
 UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
