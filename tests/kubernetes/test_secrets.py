@@ -38,15 +38,15 @@ def test_no_committed_secret_object():
         if not name.endswith((".yaml", ".yml")):
             continue
         for document in yaml.safe_load_all((ROOT / name).read_text()):
-            if not document:
-                continue
+            if not isinstance(document, dict):
+                continue  # a replacements file is a list, and holds no value
             if document.get("kind") == "Secret":
                 assert not document.get("data") and not document.get("stringData"), f"{name}: a Secret with values"
             for generator in document.get("secretGenerator") or []:
                 where = f"{name}: secretGenerator {generator.get('name')}"
                 assert not generator.get("literals"), f"{where} has literals"
+                # A generator with no source holds nothing (a base's placeholder an overlay replaces).
                 sources = [*(generator.get("envs") or []), *(generator.get("files") or [])]
-                assert sources, f"{where} reads no file"
                 for source in sources:
                     path = source.split("=", 1)[-1]
                     assert path.startswith("generated/"), f"{where} reads {path}, not a generated file"
