@@ -162,6 +162,7 @@ def render(overlay: str, work: Path) -> Rendering:
         }
         set_variables(env_file, {**PRODUCTION_URLS, **managed})
     generated = copy / "overlays" / overlay / "generated"
+    # The virtual environment's Python, as make kubernetes-env runs it.
     run(sys.executable, "-m", "shared.kubernetes", overlay, str(env_file), "--output", str(generated))
     output = run("kubectl", "kustomize", str(copy / "overlays" / overlay))
     objects = [obj for obj in yaml.safe_load_all(output) if obj]
