@@ -77,6 +77,17 @@ def test_app_image(rendering):
             assert "envFrom" not in container, f"{where}: envFrom gives every variable of a ConfigMap"
 
 
+def test_writable_tmp(rendering):
+    """A read-only root: /tmp (gunicorn's heartbeat files, Python's temporary files) is an emptyDir."""
+    for pod in rendering.pods.values():
+        if pod.labels.get("app.kubernetes.io/instance") == "postgres" or pod.name.endswith("-redis"):
+            continue
+        empty = {volume["name"] for volume in pod.spec.get("volumes", []) if "emptyDir" in volume}
+        for container in pod.containers():
+            tmp = [m for m in container.get("volumeMounts", []) if m["mountPath"] == "/tmp"]
+            assert tmp and tmp[0]["name"] in empty and not tmp[0].get("readOnly"), f"{pod.name}/{container['name']}"
+
+
 @pytest.mark.parametrize("server", SERVERS)
 def test_probes(rendering, server):
     container = rendering.pods[server].container()
