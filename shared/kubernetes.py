@@ -2,6 +2,9 @@
 
     python3 -m shared.kubernetes local|production [.env] [--output DIR]
 
+(with the project's dependencies, which shared.settings imports: make kubernetes-env
+runs it with .venv's python).
+
 Kustomize reads no file above its overlay's folder, so the ConfigMaps and Secrets
 of deploy/kubernetes/overlays/OVERLAY are generated from files this writes into the
 overlay's git-ignored ``generated/`` folder (the default DIR), one ``NAME=value`` a
