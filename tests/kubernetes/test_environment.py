@@ -22,6 +22,16 @@ COMPOSE_SERVICE = {
 # auth-seed's initContainer only waits for auth-migrate's work (manage.py migrate --check):
 # it gets the migration's environment, as the auth-migrate Job does.
 INIT_COMPOSE_SERVICE = {"auth-seed": "auth-server"}
+# compose.production.yaml overrides only what the serving services use (HTTPS, the issuer's
+# origins, introspection through the proxy): the one-shot and periodic services keep
+# compose.yaml's plain-HTTP values, which they never use. In a cluster a Job reads its
+# server's ConfigMap, so it runs under the settings its server runs under.
+PRODUCTION_SERVER_OF = {
+    "auth-seed": "auth-server",
+    "auth-housekeeping": "auth-server",
+    "resource-migrate": "resource-server",
+    "team-migrate": "team-server",
+}
 # Compose's production profile trusts its proxy's local CA; a cluster's Ingress has a real certificate.
 COMPOSE_ONLY = {"production": {"REQUESTS_CA_BUNDLE"}, "local": set()}
 HOST = "<host>"
@@ -68,6 +78,11 @@ def test_environment_equals_compose(rendering, workload):
         if container["name"] in initial:
             service = INIT_COMPOSE_SERVICE.get(workload, service)
         compose = service_environment(compose_files(rendering.overlay), service, rendering.env)
+        if rendering.overlay == "production" and workload in PRODUCTION_SERVER_OF:
+            server = service_environment(
+                [ROOT / "compose.production.yaml"], PRODUCTION_SERVER_OF[workload], rendering.env
+            )
+            compose.update({name: value for name, value in server.items() if name in compose})
         for name in COMPOSE_ONLY[rendering.overlay]:
             compose.pop(name, None)
         assert sorted(set(kubernetes) - set(compose)) == [], f"{where}: not in Compose's {service}"
