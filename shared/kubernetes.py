@@ -56,6 +56,7 @@ LOCAL_URLS = {
 # What the manifests set as literal values, as compose.yaml does whatever .env says (AS_TRUSTED_PROXY_COUNT:
 # the Ingress controller appends the caller's address to X-Forwarded-For, as Compose's proxy does).
 LITERALS = ("AS_TRUSTED_PROXY_COUNT", "FORWARDED_ALLOW_IPS", "GUNICORN_METRICS_BIND", "RS_NAME")
+ISSUER = "OAUTH_ISSUER"
 HOSTS = {"OAUTH_ISSUER": "AS_HOST", "RESOURCE_SERVER_RESOURCE": "RS_HOST", "TEAM_RESOURCE_SERVER_RESOURCE": "TEAM_HOST"}
 DATABASES = {
     "auth": ("AS_DATABASE_URL", "auth_server", "AS_DB_PASSWORD"),
@@ -99,7 +100,11 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 
 def public_url(name: str, url: str, overlay: str) -> str:
-    """``url``, the value of ``name``, checked: an Ingress rule's host is a DNS name, and production is https."""
+    """``url``, the value of ``name``, checked against what the Ingress serves.
+
+    An Ingress rule's host is a DNS name; each rule sends ``/`` of its host to one
+    Service, unchanged (no rewrite), on the controller's own ports; production is https.
+    """
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
@@ -111,7 +116,27 @@ def public_url(name: str, url: str, overlay: str) -> str:
         raise Refused(f"{name} must be a URL with a host name (an Ingress rule's host is no address), not {url!r}.")
     if overlay == "production" and parts.scheme != "https":
         raise Refused(f"{name} must be an https URL in production (the Ingress terminates TLS), not {url!r}.")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if overlay == "production" and port is not None:
+        raise Refused(f"{name} must name no port in production (the Ingress listens on 443 only), not {url!r}.")
+    # The AS answers at its root (/o/introspect/, /.well-known/...): under a path, the
+    # Ingress would pass that path on and every URL derived from the issuer would miss.
+    if name == ISSUER and parts.path not in ("", "/"):
+        raise Refused(f"{name} must have no path (the Ingress sends its host's / to the AS as is), not {url!r}.")
     return url
+
+
+def distinct_hosts(urls: dict[str, str]) -> None:
+    """Refuse two public URLs on one host: the Ingress routes by host, each host's / to one Service."""
+    seen: dict[str, str] = {}
+    for name, url in urls.items():
+        host = (urlsplit(url).hostname or "").lower()
+        if host in seen:
+            raise Refused(f"{name} and {seen[host]} share the host {host}: the Ingress routes each host to one server.")
+        seen[host] = name
 
 
 def joined(*hosts: str) -> str:
@@ -150,6 +175,7 @@ def environments(overlay: str, values: dict[str, str], compose_text: str) -> dic
         if production and not values.get(name):
             raise Refused(f"{name} is empty: production needs the public https URL its Ingress rule serves.")
         urls[name] = public_url(name, values.get(name) or local, overlay)
+    distinct_hosts(urls)
     issuer = urls["OAUTH_ISSUER"].rstrip("/")
     hosts = {HOSTS[name]: urlsplit(url).hostname for name, url in urls.items()}
 

@@ -275,3 +275,46 @@ def test_a_refusal_is_one_line_on_stderr(dotenv, tmp_path, capsys):
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and error.startswith("shared.kubernetes: ")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "urls",
+    [
+        # base/ingress.yaml's three rules would share one host, each with the path "/".
+        {
+            "OAUTH_ISSUER": "https://example.org",
+            "RESOURCE_SERVER_RESOURCE": "https://example.org/api/",
+            "TEAM_RESOURCE_SERVER_RESOURCE": "https://example.org/team/",
+        },
+        # Two APIs on one host: the Ingress cannot route it to both Services.
+        {"TEAM_RESOURCE_SERVER_RESOURCE": "https://API.example.org/"},
+        # The AS and an API on one host.
+        {"RESOURCE_SERVER_RESOURCE": "https://auth.example.org/notes/"},
+    ],
+    ids=["one-host", "apis-share-a-host", "as-and-api-share-a-host"],
+)
+@pytest.mark.parametrize("overlay", ["local", "production"])
+def test_refuses_two_public_urls_on_one_host(dotenv, urls, overlay):
+    values = {**dotenv, **PUBLIC, **urls}
+    if overlay == "local":
+        values = {name: value.replace("https://", "http://") for name, value in values.items()}
+    message = refusal(overlay, values)
+    assert "host" in message and any(name in message for name in urls), message
+
+
+@pytest.mark.parametrize("url", ["https://example.org/auth", "https://example.org/auth/", "https://auth.example.org//"])
+def test_production_refuses_an_issuer_with_a_path(dotenv, url):
+    # The APIs would introspect at <issuer>/o/introspect/, which the Ingress passes to the AS
+    # unchanged (no rewrite): the AS answers at /o/introspect/ only.
+    assert "OAUTH_ISSUER" in refusal("production", {**dotenv, **PUBLIC, "OAUTH_ISSUER": url})
+
+
+@pytest.mark.parametrize("name", ["OAUTH_ISSUER", "RESOURCE_SERVER_RESOURCE", "TEAM_RESOURCE_SERVER_RESOURCE"])
+def test_production_refuses_a_port_the_ingress_does_not_listen_on(dotenv, name):
+    url = PUBLIC[name].replace(".org", ".org:8443")
+    assert name in refusal("production", {**dotenv, **PUBLIC, name: url})
+
+
+def test_production_takes_an_issuer_with_a_trailing_slash(dotenv):
+    generated = files("production", {**dotenv, **PUBLIC, "OAUTH_ISSUER": "https://auth.example.org/"})
+    assert generated["auth.env"]["OAUTH_ISSUER"] == "https://auth.example.org"
