@@ -32,8 +32,8 @@ import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from shared.dotenv import CLIENT_IDS, CREDENTIALS, GENERATED, INACTIVE_SIGNING_KEYS, unquoted, values_of
-from shared.settings import audience_of
+from shared.dotenv import CLIENT_IDS, CREDENTIALS, GENERATED, INACTIVE_SIGNING_KEYS
+from shared.settings import audience_of, dotenv_values
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERLAYS = ("local", "production")
@@ -42,6 +42,11 @@ INITDB_SCRIPT = ROOT / "compose" / "postgres" / "initdb.d" / "10-databases.sh"
 # ${NAME:-default} with a default that is no other variable, and ${NAME:?message}: what compose.yaml requires.
 COMPOSE_DEFAULT = re.compile(r"\$\{([A-Z0-9_]+):-([^${}]*)\}")
 COMPOSE_REQUIRED = re.compile(r"\$\{([A-Z0-9_]+):\?")
+# A line django-environ's read_env takes (shared.settings.dotenv_values), and an unquoted
+# value's comment as Compose finds it: a # after a space (Compose docs, "Interpolation",
+# .env file syntax).
+ASSIGNMENT = re.compile(r"\A(?:export )?([A-Za-z_0-9]+)=(.*)\Z")
+INLINE_COMMENT = re.compile(r"\s#")
 # The team API's variables are the first API's with this in front (shared.serve).
 TEAM = "TEAM_"
 # What only the local overlay's PostgreSQL needs: production's databases are managed elsewhere.
@@ -95,8 +100,34 @@ def compose_required(text: str) -> set[str]:
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """.env's values as Compose reads them: one line each, quotes removed."""
-    return {name: unquoted(value) for name, value in values_of(path.read_text()).items()}
+    """.env's values as the servers read them (shared.settings.dotenv_values, django-environ).
+
+    Compose reads the same file: where the two read a line apart, the cluster would run on a
+    value neither ``make run`` nor Compose has, so such a line is refused, naming its variable.
+    """
+    values = dotenv_values(path)
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        assignment = ASSIGNMENT.match(line)
+        if assignment is None:
+            name = line.partition("=")[0].strip().removeprefix("export ").strip() or f"line {number}"
+            raise Refused(f"{name}: line {number} of {path} is no NAME=value (the servers skip it, Compose does not).")
+        name, raw = assignment.groups()
+        quote = raw[:1] if raw[:1] in ("'", '"') else ""
+        if quote and (len(raw) < 2 or not raw.endswith(quote)):
+            raise Refused(
+                f"{name} has text after its closing quote: Compose drops a comment there, the servers keep it."
+            )
+        if not quote and INLINE_COMMENT.search(raw):
+            raise Refused(f"{name} has a comment after its value: Compose drops it, the servers keep it; move it up.")
+        if not quote and raw != raw.strip():
+            raise Refused(f"{name} has spaces around its value: Compose drops them, the servers keep them.")
+        if quote == '"' and "\\" in raw:
+            raise Refused(f"{name} has a backslash in double quotes: Compose and the servers read escapes apart.")
+        if "$" in raw:
+            raise Refused(f"{name} holds a $: Compose reads $NAME and ${{NAME}} as a variable, the servers do not.")
+    return values
 
 
 def public_url(name: str, url: str, overlay: str) -> str:

@@ -318,3 +318,56 @@ def test_production_refuses_a_port_the_ingress_does_not_listen_on(dotenv, name):
 def test_production_takes_an_issuer_with_a_trailing_slash(dotenv):
     generated = files("production", {**dotenv, **PUBLIC, "OAUTH_ISSUER": "https://auth.example.org/"})
     assert generated["auth.env"]["OAUTH_ISSUER"] == "https://auth.example.org"
+
+
+def written_dotenv(tmp_path: Path, dotenv: dict[str, str], *lines: str) -> Path:
+    """A .env with ``dotenv``'s variables, then ``lines`` as written."""
+    path = tmp_path / ".env"
+    path.write_text(
+        "".join(f"{name}={value}\n" for name, value in dotenv.items()) + "".join(f"{line}\n" for line in lines)
+    )
+    return path
+
+
+def test_dotenv_is_read_as_the_servers_read_it(dotenv, tmp_path):
+    path = written_dotenv(
+        tmp_path,
+        dotenv,
+        "# a comment line",
+        "export LOG_LEVEL=WARNING",
+        "RESOURCE_SERVER_SCOPES='read write'",
+        'TEAM_RESOURCE_SERVER_SCOPES="team:read team:write"',
+        "DEMO_USERNAME=demo#1",
+    )
+    values = kubernetes.read_dotenv(path)
+    assert values["LOG_LEVEL"] == "WARNING"
+    assert values["RESOURCE_SERVER_SCOPES"] == "read write"
+    assert values["TEAM_RESOURCE_SERVER_SCOPES"] == "team:read team:write"
+    # No space before #: part of the value, for Compose as for the servers.
+    assert values["DEMO_USERNAME"] == "demo#1"
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        # Compose drops the comment, the servers (django-environ) keep it: LOG_LEVEL "WARNING # quieter".
+        ("LOG_LEVEL=WARNING # quieter in a cluster", "LOG_LEVEL"),
+        ('RESOURCE_SERVER_SCOPES="read write" # the first API', "RESOURCE_SERVER_SCOPES"),
+        # Compose trims an unquoted value, the servers do not.
+        ("LOG_FORMAT=json ", "LOG_FORMAT"),
+        # Compose reads ${...} and $NAME as another variable, the servers as the characters.
+        ("AS_CSRF_TRUSTED_ORIGINS=${OAUTH_ISSUER}", "AS_CSRF_TRUSTED_ORIGINS"),
+        ("DEMO_USERNAME='$demo'", "DEMO_USERNAME"),
+        # A double-quoted escape: Compose's and django-environ's differ (\n: a line break or not).
+        ('DEMO_USERNAME="demo\\nuser"', "DEMO_USERNAME"),
+        # A line the servers skip, which Compose reads.
+        ("LOG_LEVEL = WARNING", "LOG_LEVEL"),
+    ],
+)
+def test_dotenv_values_compose_and_the_servers_read_apart_are_refused(dotenv, tmp_path, capsys, line, name):
+    path = written_dotenv(tmp_path, dotenv, line)
+    with pytest.raises(kubernetes.Refused) as refused:
+        kubernetes.read_dotenv(path)
+    assert name in str(refused.value) and "\n" not in str(refused.value)
+    assert kubernetes.main(["local", str(path), "--output", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
