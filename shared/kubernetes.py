@@ -49,6 +49,9 @@ ASSIGNMENT = re.compile(r"\A(?:export )?([A-Za-z_0-9]+)=(.*)\Z")
 INLINE_COMMENT = re.compile(r"\s#")
 # The team API's variables are the first API's with this in front (shared.serve).
 TEAM = "TEAM_"
+# compose.yaml's x-api-environment: what both APIs read from .env under these very names,
+# so the team API's are .env's un-prefixed values, as Compose gives them (a TEAM_ one is unused).
+SHARED_API_VARIABLES = ("RESOURCE_SERVER_INTROSPECTION_TIMEOUT", "WEB_CONCURRENCY", "LOG_LEVEL", "LOG_FORMAT")
 # What only the local overlay's PostgreSQL needs: production's databases are managed elsewhere.
 POSTGRES_PASSWORDS = ("POSTGRES_PASSWORD", "AS_DB_PASSWORD", "RS_DB_PASSWORD", "TEAM_RS_DB_PASSWORD")
 # The in-cluster names (deploy/kubernetes): the Services, and the hosts of a local cluster's Ingress.
@@ -273,12 +276,13 @@ def environments(overlay: str, values: dict[str, str], compose_text: str) -> dic
         return own
 
     resource = api("resource", audience_values(values, defaults, {"resource_server"}), "")
-    # The team API: the shared variables, then its TEAM_ ones without the prefix, which win
-    # (shared.serve); what neither sets is the first API's compose.yaml default, as both
-    # APIs share compose.yaml's x-api-environment.
+    # The team API: its TEAM_ variables without the prefix (shared.serve), but for what
+    # compose.yaml's x-api-environment gives both APIs from the same .env names; what
+    # neither sets is the first API's compose.yaml default.
     team_own = audience_values(values, defaults, {"team"})
     team = {name: item for name, item in team_own.items() if not name.startswith(TEAM)}
     team.update({name.removeprefix(TEAM): item for name, item in team_own.items() if name.startswith(TEAM)})
+    team.update({name: value(name) for name in SHARED_API_VARIABLES})
     for name, default in defaults.items():
         if "resource_server" in audience_of(name):
             team.setdefault(name, default)

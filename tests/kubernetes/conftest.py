@@ -1,4 +1,4 @@
-"""Each overlay rendered once per session (rendering.py); make test-kubernetes runs these tests."""
+"""Each overlay rendered once per session and .env (rendering.py); make test-kubernetes runs these tests."""
 
 import shutil
 
@@ -13,6 +13,20 @@ def kubectl():
         pytest.fail("make test-kubernetes: kubectl is not on PATH (it renders the overlays with kubectl kustomize)")
 
 
+@pytest.fixture(scope="session")
+def renderings(kubectl, tmp_path_factory):
+    """rendered(overlay, dotenv): each overlay from each kind of .env (rendering.DOTENVS), rendered once."""
+    done = {}
+
+    def rendered(overlay: str, dotenv: str = "fresh"):
+        if (overlay, dotenv) not in done:
+            done[(overlay, dotenv)] = render(overlay, tmp_path_factory.mktemp(f"{overlay}-{dotenv}"), dotenv)
+        return done[(overlay, dotenv)]
+
+    return rendered
+
+
 @pytest.fixture(scope="session", params=OVERLAYS)
-def rendering(request, kubectl, tmp_path_factory):
-    return render(request.param, tmp_path_factory.mktemp(request.param))
+def rendering(request, renderings):
+    """Each overlay from a fresh .env, as make env writes it."""
+    return renderings(request.param)

@@ -35,6 +35,70 @@ DATABASES = {
     "TEAM_RS_DATABASE_URL": ("team_server", "TEAM_RS_DB_PASSWORD"),
 }
 DEFAULT_IMAGE = "split-oauth2-django:latest"
+# The fresh .env again, with every variable Compose reads (compose.yaml, compose.production.yaml)
+# set apart from its default and from the variable of the other API it could be taken for
+# (TEAM_X and X), so that a value taken from a default or from the wrong name shows as a
+# difference from Compose's. Production's URLs, databases and image are PRODUCTION_URLS's.
+CONFIGURED = {
+    "APP_IMAGE": "split-oauth2-django:configured",
+    "PYTHON_IMAGE": "python:3.12-slim-bookworm",
+    "POSTGRES_IMAGE": "postgres:16",
+    "REDIS_IMAGE": "redis:7.4",
+    "CADDY_IMAGE": "caddy:2.8",
+    "PROMETHEUS_IMAGE": "prom/prometheus:v2.54.0",
+    "PROMETHEUS_PORT": "19090",
+    "AS_PORT": "18000",
+    "RS_PORT": "18001",
+    "TEAM_RS_PORT": "18002",
+    "OAUTH_ISSUER": "http://login.test",
+    "RESOURCE_SERVER_RESOURCE": "http://notes.test/",
+    "TEAM_RESOURCE_SERVER_RESOURCE": "http://crew.test/",
+    "AS_ALLOWED_HOSTS": "127.0.0.1,localhost,as.internal",
+    "RS_ALLOWED_HOSTS": "127.0.0.1,localhost,rs.internal",
+    "TEAM_RS_ALLOWED_HOSTS": "127.0.0.1,localhost,crew.internal",
+    "AS_CSRF_TRUSTED_ORIGINS": "https://login.example.net",
+    "OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS": "1800",
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": "aW5hY3RpdmUta2V5",
+    "OIDC_ID_TOKEN_EXPIRE_SECONDS": "1200",
+    "OAUTH_ALLOWED_REDIRECT_URI_SCHEMES": "https,com.example.app",
+    "AS_LOGIN_FAILURE_LIMIT": "7",
+    "AS_LOGIN_COOLOFF_MINUTES": "20",
+    "HOUSEKEEPING_INTERVAL_SECONDS": "1800",
+    "WEB_CONCURRENCY": "3",
+    "LOG_LEVEL": "WARNING",
+    "LOG_FORMAT": "text",
+    "RESOURCE_SERVER_INTROSPECTION_TIMEOUT": "7",
+    # No Compose variable: what a generator reading the team API's shared values by TEAM_ names would take.
+    "TEAM_WEB_CONCURRENCY": "5",
+    "TEAM_LOG_LEVEL": "ERROR",
+    "TEAM_LOG_FORMAT": "json",
+    "TEAM_RESOURCE_SERVER_INTROSPECTION_TIMEOUT": "11",
+    "RS_CORS_ALLOWED_ORIGINS": "https://notes-app.example",
+    "TEAM_RS_CORS_ALLOWED_ORIGINS": "https://crew-app.example",
+    "RESOURCE_SERVER_SCOPES": '"read write notes archive"',
+    "TEAM_RESOURCE_SERVER_SCOPES": '"crew:read crew:write crew:notes"',
+    "TEAM_RESOURCE_SERVER_SCOPE_PREFIX": "crew:",
+    "RESOURCE_SERVER_REQUIRE_AUDIENCE": "true",
+    "TEAM_RESOURCE_SERVER_REQUIRE_AUDIENCE": "yes",
+    "RESOURCE_SERVER_AUTH_TOKEN": "notes-token",
+    "TEAM_RESOURCE_SERVER_AUTH_TOKEN": "crew-token",
+    "RESOURCE_SERVER_INTROSPECTION_SIGNED": "false",
+    "TEAM_RESOURCE_SERVER_INTROSPECTION_SIGNED": "no",
+    # Apart from OAUTH_RS_CLIENT_ID and OAUTH_RS_TEAM_CLIENT_ID, compose.yaml's fallbacks.
+    "RESOURCE_SERVER_CLIENT_ID": "notes-api",
+    "TEAM_RESOURCE_SERVER_CLIENT_ID": "crew-api",
+    "RESOURCE_SERVER_TOKEN_CACHING_SECONDS": "61",
+    "TEAM_RESOURCE_SERVER_TOKEN_CACHING_SECONDS": "62",
+    "RESOURCE_SERVER_NEGATIVE_CACHING_SECONDS": "3",
+    "TEAM_RESOURCE_SERVER_NEGATIVE_CACHING_SECONDS": "4",
+    "RESOURCE_SERVER_LOCAL_CACHE_SECONDS": "5",
+    "TEAM_RESOURCE_SERVER_LOCAL_CACHE_SECONDS": "6",
+    "DEMO_USERNAME": "alice",
+    "DEMO_REDIRECT_URI": "https://127.0.0.1:9876/callback",
+    "DEMO_WEB_REDIRECT_URI": "http://127.0.0.1:8004/callback/",
+    "DEMO_WEB_POST_LOGOUT_REDIRECT_URI": "http://127.0.0.1:8004/",
+}
+DOTENVS = ("fresh", "configured")
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob", "DaemonSet", "ReplicaSet", "Pod")
 
 
@@ -149,11 +213,14 @@ def pod_template(obj: dict) -> dict | None:
     return None
 
 
-def render(overlay: str, work: Path) -> Rendering:
+def render(overlay: str, work: Path, dotenv: str = "fresh") -> Rendering:
+    """The overlay rendered from a fresh .env, or (``configured``) one with CONFIGURED's values too."""
     copy = work / "kubernetes"
     shutil.copytree(MANIFESTS, copy, ignore=shutil.ignore_patterns("generated"))
     env_file = work / ".env"
     run(sys.executable, "-m", "shared.dotenv", ".env.example", str(env_file))
+    if dotenv == "configured":
+        set_variables(env_file, CONFIGURED)
     if overlay == "production":
         fresh = read_dotenv(env_file.read_text())
         managed = {

@@ -5,8 +5,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from shared.kubernetes import compose_defaults
+
 from .compose_environment import service_environment
-from .rendering import ROOT
+from .rendering import DOTENVS, OVERLAYS, ROOT
 
 # Kubernetes workload -> the Compose service whose environment it gets.
 COMPOSE_SERVICE = {
@@ -70,8 +72,37 @@ def compose_files(overlay: str) -> list:
     return files
 
 
+COMPOSE_VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)")
+
+
+@pytest.fixture(params=[(overlay, dotenv) for overlay in OVERLAYS for dotenv in DOTENVS], ids="-".join)
+def any_rendering(request, renderings):
+    """Each overlay from a fresh .env, and from one setting every variable Compose reads (rendering.CONFIGURED)."""
+    return renderings(*request.param)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_configured_dotenv_sets_every_variable_compose_reads(renderings, overlay):
+    """Else a generator that takes compose.yaml's default, or another variable's value, could still pass."""
+    rendering = renderings(overlay, "configured")
+    text = "".join(path.read_text() for path in compose_files("production"))
+    defaults = compose_defaults(text)
+    names = set(COMPOSE_VARIABLE.findall(text))
+    unset = sorted(name for name in names if not rendering.env.get(name))
+    assert not unset, f"{overlay}: the configured .env leaves these empty: {unset}"
+    default = sorted(name for name in names if name in defaults and rendering.env[name] == defaults[name])
+    assert not default, f"{overlay}: the configured .env sets these to compose.yaml's default: {default}"
+    alike = sorted(
+        name
+        for name in names
+        if f"TEAM_{name}" in rendering.env and rendering.env[name] == rendering.env[f"TEAM_{name}"]
+    )
+    assert not alike, f"{overlay}: the configured .env gives these and their TEAM_ twin one value: {alike}"
+
+
 @pytest.mark.parametrize("workload", sorted(COMPOSE_SERVICE))
-def test_environment_equals_compose(rendering, workload):
+def test_environment_equals_compose(any_rendering, workload):
+    rendering = any_rendering
     pod = rendering.pods[workload]
     initial = {container["name"] for container in pod.spec.get("initContainers", [])}
     for container in pod.containers():

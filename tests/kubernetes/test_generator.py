@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from shared import kubernetes
 from shared.dotenv import GENERATED
@@ -224,7 +225,7 @@ def test_each_api_sees_its_own_variables_only(dotenv):
 
 
 def test_team_variables_lose_their_prefix_and_win(dotenv):
-    values = {**dotenv, "TEAM_RESOURCE_SERVER_SCOPES": "team:a", "LOG_LEVEL": "INFO", "TEAM_LOG_LEVEL": "DEBUG"}
+    values = {**dotenv, "TEAM_RESOURCE_SERVER_SCOPES": "team:a", "LOG_LEVEL": "WARNING", "TEAM_LOG_LEVEL": "DEBUG"}
     team = merged(files("local", values), "team")
     assert not any(name.startswith("TEAM_") for name in team)
     assert team["RESOURCE_SERVER_SCOPES"] == "team:a"
@@ -232,8 +233,34 @@ def test_team_variables_lose_their_prefix_and_win(dotenv):
     assert team["RESOURCE_SERVER_CLIENT_ID"] == dotenv["TEAM_RESOURCE_SERVER_CLIENT_ID"]
     assert team["RS_SECRET_KEY"] == dotenv["TEAM_RS_SECRET_KEY"]
     assert team["RESOURCE_SERVER_INTROSPECTION_CREDENTIALS"] == dotenv["TEAM_RESOURCE_SERVER_INTROSPECTION_CREDENTIALS"]
-    # TEAM_LOG_LEVEL wins over LOG_LEVEL, as under shared.serve.
-    assert team["LOG_LEVEL"] == "DEBUG"
+    # compose.yaml's x-api-environment gives both APIs .env's LOG_LEVEL: TEAM_LOG_LEVEL is no Compose variable.
+    assert team["LOG_LEVEL"] == "WARNING"
+
+
+def test_team_api_reads_the_shared_api_variables_under_their_own_names(dotenv):
+    values = {
+        **dotenv,
+        "RESOURCE_SERVER_INTROSPECTION_TIMEOUT": "9",
+        "WEB_CONCURRENCY": "3",
+        "LOG_LEVEL": "WARNING",
+        "LOG_FORMAT": "text",
+        "TEAM_RESOURCE_SERVER_INTROSPECTION_TIMEOUT": "11",
+        "TEAM_WEB_CONCURRENCY": "5",
+        "TEAM_LOG_FORMAT": "json",
+    }
+    generated = files("local", values)
+    for stem in ("resource", "team"):
+        assert generated[f"{stem}.env"]["RESOURCE_SERVER_INTROSPECTION_TIMEOUT"] == "9", stem
+        assert generated[f"{stem}.env"]["WEB_CONCURRENCY"] == "3", stem
+        assert generated[f"{stem}.env"]["LOG_LEVEL"] == "WARNING", stem
+        assert generated[f"{stem}.env"]["LOG_FORMAT"] == "text", stem
+
+
+def test_shared_api_variables_are_compose_x_api_environment():
+    """The names compose.yaml's x-api-environment reads from .env under the name it sets."""
+    shared = yaml.safe_load(COMPOSE)["x-api-environment"]
+    read_as_named = {name for name, value in shared.items() if f"${{{name}:" in str(value)}
+    assert read_as_named == set(kubernetes.SHARED_API_VARIABLES)
 
 
 def test_client_id_falls_back_to_the_seeded_client(dotenv):
