@@ -72,11 +72,9 @@ DATABASES = {
     "team": ("TEAM_RS_DATABASE_URL", "team_server", "TEAM_RS_DB_PASSWORD"),
 }
 # The same Redis database numbers as compose.yaml's one Redis, though each API has its own here.
-CACHES = {"resource": ("RS_CACHE_URL", "resource-redis", 0), "team": ("TEAM_RS_CACHE_URL", "team-redis", 1)}
-EVENTS_ENDPOINTS = {
-    "resource": ("RESOURCE_SERVER_EVENTS_ENDPOINT", "RESOURCE_SERVER_RESOURCE"),
-    "team": ("TEAM_RESOURCE_SERVER_EVENTS_ENDPOINT", "TEAM_RESOURCE_SERVER_RESOURCE"),
-}
+CACHES = {"resource": ("resource-redis", 0), "team": ("team-redis", 1)}
+# Each API's events endpoint follows its public URL (production).
+EVENTS_ENDPOINTS = {"resource": "RESOURCE_SERVER_RESOURCE", "team": "TEAM_RESOURCE_SERVER_RESOURCE"}
 
 
 class Refused(ValueError):
@@ -221,15 +219,20 @@ def environments(overlay: str, values: dict[str, str], compose_text: str) -> dic
             databases[server] = values[url_name]
         else:
             databases[server] = f"postgres://{database}:{quote(values[password], safe='')}@postgres:5432/{database}"
+    # Each API's own Redis in the cluster, as compose.yaml always gives it its Redis: .env's
+    # RS_CACHE_URL and TEAM_RS_CACHE_URL are make run's, which Compose never reads.
     caches = {
-        server: values.get(url_name) or f"redis://:{quote(values['REDIS_PASSWORD'], safe='')}@{host}:6379/{number}"
-        for server, (url_name, host, number) in CACHES.items()
+        server: f"redis://:{quote(values['REDIS_PASSWORD'], safe='')}@{host}:6379/{number}"
+        for server, (host, number) in CACHES.items()
     }
+    # Where the AS pushes its notices, as compose.yaml and compose.production.yaml always set
+    # them: .env's are make run's (127.0.0.1), which Compose never reads.
     events = {}
-    for server, (name, resource) in EVENTS_ENDPOINTS.items():
+    for server, resource in EVENTS_ENDPOINTS.items():
         if production:
+            # Through the Ingress: the API's origin, the path its server answers notices at.
             parts = urlsplit(urls[resource])
-            events[server] = values.get(name) or f"{parts.scheme}://{parts.netloc}/security-events/"
+            events[server] = f"{parts.scheme}://{parts.netloc}/security-events/"
         else:
             # Straight to the API's Service, as compose.yaml's http://resource-server:8000/.
             events[server] = f"http://{SERVICES[server]}:8000/security-events/"

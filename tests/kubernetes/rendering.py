@@ -97,6 +97,11 @@ CONFIGURED = {
     "DEMO_REDIRECT_URI": "https://127.0.0.1:9876/callback",
     "DEMO_WEB_REDIRECT_URI": "http://127.0.0.1:8004/callback/",
     "DEMO_WEB_POST_LOGOUT_REDIRECT_URI": "http://127.0.0.1:8004/",
+    # make run's, which Compose never reads: it sets the caches and the events endpoints itself.
+    "RS_CACHE_URL": "redis://127.0.0.1:6379/0",
+    "TEAM_RS_CACHE_URL": "redis://127.0.0.1:6379/1",
+    "RESOURCE_SERVER_EVENTS_ENDPOINT": "http://127.0.0.1:18001/events/",
+    "TEAM_RESOURCE_SERVER_EVENTS_ENDPOINT": "http://127.0.0.1:18002/events/",
 }
 DOTENVS = ("fresh", "configured")
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob", "DaemonSet", "ReplicaSet", "Pod")

@@ -129,16 +129,47 @@ def test_production_derives_public_urls(dotenv):
     assert "postgres.secret.env" not in generated
 
 
-def test_production_keeps_env_events_endpoints(dotenv):
-    endpoint = "https://notify.example.org/api/security-events/"
-    generated = files("production", {**dotenv, **PUBLIC, "RESOURCE_SERVER_EVENTS_ENDPOINT": endpoint})
-    assert generated["auth.env"]["RESOURCE_SERVER_EVENTS_ENDPOINT"] == endpoint
+@pytest.mark.parametrize("overlay", ["local", "production"])
+def test_make_run_events_endpoints_are_not_the_clusters(dotenv, overlay):
+    # .env's endpoints are make run's (http://127.0.0.1:8001/...); Compose never reads them:
+    # compose.yaml and compose.production.yaml set both.
+    values = {
+        **dotenv,
+        **PUBLIC,
+        "RESOURCE_SERVER_EVENTS_ENDPOINT": "http://127.0.0.1:8001/security-events/",
+        "TEAM_RESOURCE_SERVER_EVENTS_ENDPOINT": "https://notify.example.org/team/security-events/",
+    }
+    if overlay == "local":
+        values = {name: value for name, value in values.items() if name not in PUBLIC}
+    auth = files(overlay, values)["auth.env"]
+    expected = {
+        "local": ("http://resource-server:8000/security-events/", "http://team-server:8000/security-events/"),
+        "production": ("https://api.example.org/security-events/", "https://team.example.org/security-events/"),
+    }[overlay]
+    assert (auth["RESOURCE_SERVER_EVENTS_ENDPOINT"], auth["TEAM_RESOURCE_SERVER_EVENTS_ENDPOINT"]) == expected
 
 
-def test_cache_urls_set_in_env_win(dotenv):
-    generated = files("local", {**dotenv, "RS_CACHE_URL": "rediss://:pw@cache.example.org:6380/0"})
-    assert generated["resource.secret.env"]["RS_CACHE_URL"] == "rediss://:pw@cache.example.org:6380/0"
-    assert generated["team.secret.env"]["RS_CACHE_URL"].endswith("@team-redis:6379/1")
+def test_production_events_endpoints_are_at_the_apis_origins(dotenv):
+    values = {**dotenv, **PUBLIC, "RESOURCE_SERVER_RESOURCE": "https://api.example.org/notes/"}
+    assert files("production", values)["auth.env"]["RESOURCE_SERVER_EVENTS_ENDPOINT"] == (
+        "https://api.example.org/security-events/"
+    )
+
+
+@pytest.mark.parametrize("overlay", ["local", "production"])
+def test_cache_urls_are_the_clusters_redis_whatever_dotenv_says(dotenv, overlay):
+    # A .env used with make run may point RS_CACHE_URL at a Redis on 127.0.0.1; compose.yaml
+    # always gives each API its own Redis, and so does each overlay.
+    values = {
+        **dotenv,
+        **PUBLIC,
+        "RS_CACHE_URL": "redis://127.0.0.1:6379/0",
+        "TEAM_RS_CACHE_URL": "rediss://:pw@cache.example.org:6380/3",
+    }
+    generated = files(overlay, values)
+    password = dotenv["REDIS_PASSWORD"]
+    assert generated["resource.secret.env"]["RS_CACHE_URL"] == f"redis://:{password}@resource-redis:6379/0"
+    assert generated["team.secret.env"]["RS_CACHE_URL"] == f"redis://:{password}@team-redis:6379/1"
 
 
 @pytest.mark.parametrize("name", [*PUBLIC])
