@@ -56,9 +56,10 @@ collect_ignore = (
 def on_a_second_stack(item) -> bool:
     """A test marked one_stack, against a stack in another mode than credentials.
 
-    Its subject is the AS's alone (sign-in, lockouts, the AS's own series), which the API's
-    caller mode does not change: once is enough. Its PostgreSQL run is make test-compose's
-    credentials phase.
+    Its subject does not depend on the API's caller mode: the AS's alone (sign-in, lockouts,
+    OpenID Connect, the AS's own series), or the API's apart from how it asks the AS (its
+    cache, CORS, request ids, malformed requests): once is enough. Its PostgreSQL run is make
+    test-compose's credentials phase.
     """
     callspec = getattr(item, "callspec", None)
     stack = callspec.params.get("stack") if callspec else None

@@ -11,6 +11,10 @@ import requests
 from .oauth import bearer
 from .test_configuration import start_resource_server
 
+# CORS is answered by the API before and apart from introspection: its caller mode changes nothing.
+# Once, on the first stack (the one_stack marker).
+pytestmark = pytest.mark.one_stack
+
 APP = "https://app.example"
 
 

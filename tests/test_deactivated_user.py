@@ -21,6 +21,10 @@ get_user_model().objects.filter(username="{username}").update(is_active=False)
 """
 DELETE_USER = """
 from django.contrib.auth import get_user_model
+
+# A deactivation is the AS's, and its notice reaches the API the same way whatever the API's caller mode.
+# Once, on the first stack (the one_stack marker).
+pytestmark = pytest.mark.one_stack
 get_user_model().objects.filter(username="{username}").delete()
 """
 

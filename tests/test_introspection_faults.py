@@ -9,6 +9,10 @@ from .fake_authorization_server import FakeAuthorizationServer
 from .oauth import bearer
 from .stack import free_port
 
+# An AS that cannot answer fails the API the same way whatever credentials the API sent it (its caller mode).
+# Once, on the first stack (the one_stack marker).
+pytestmark = pytest.mark.one_stack
+
 
 def assert_unavailable(response):
     assert response.status_code == 503

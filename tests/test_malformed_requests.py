@@ -3,6 +3,10 @@ import requests
 
 from .fake_authorization_server import FakeAuthorizationServer
 
+# Malformed requests are refused before any introspection: the API's caller mode changes nothing.
+# Once, on the first stack (the one_stack marker).
+pytestmark = pytest.mark.one_stack
+
 
 @pytest.fixture
 def counted(stack, resource_server):

@@ -23,6 +23,10 @@ from .oauth import bearer, form
 from .stack import ROOT
 from .test_deactivated_user import deactivate, user_client  # noqa: F401 - a fixture
 
+# OpenID Connect is the AS's alone: the API's caller mode changes nothing.
+# Once, on the first stack (the one_stack marker).
+pytestmark = pytest.mark.one_stack
+
 SCOPE = "openid profile email read"
 # A user with a name and an address, for the profile and email claims.
 PERSON = {"username": "oidc-alice", "first_name": "Alice", "last_name": "Liddell", "email": "alice@example.com"}

@@ -16,6 +16,10 @@ from .oauth import bearer
 from .raw_http import send
 from .stack import free_port
 
+# Request ids are stamped and logged the same way whatever the API's caller mode.
+# Once, on the first stack (the one_stack marker).
+pytestmark = pytest.mark.one_stack
+
 FRESH = re.compile(r"[0-9a-f]{32}")  # shared.request_id's own
 PROXY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")  # Caddy's uuid4
 

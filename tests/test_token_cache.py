@@ -7,12 +7,17 @@ import secrets
 import threading
 import time
 
+import pytest
 import redis
 import requests
 
 from .fake_authorization_server import FakeAuthorizationServer
 from .log_records import records
 from .oauth import bearer
+
+# The cache's rules are the API's own: how it asks the AS (its caller mode) changes none of them.
+# Once, on the first stack (the one_stack marker).
+pytestmark = pytest.mark.one_stack
 
 
 def me(server, token):

@@ -19,6 +19,10 @@ from diskcache.core import MODE_BINARY, MODE_PICKLE
 
 from .oauth import bearer
 
+# What the API makes of its cache's contents does not depend on how it asks the AS (its caller mode).
+# Once, on the first stack (the one_stack marker).
+pytestmark = pytest.mark.one_stack
+
 FORGED = {"active": True, "scope": "read write notes", "client_id": "forged", "sub": "forged", "username": "admin"}
 
 
