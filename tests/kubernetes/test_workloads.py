@@ -1,8 +1,14 @@
 """Migrations run once per release as Jobs, never in a server; the seed and housekeeping; HPAs, PDBs, Services."""
 
+import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
+
+from .rendering import ROOT
 
 MIGRATE = re.compile(r"\bmigrate\b")
 
@@ -47,8 +53,89 @@ def test_seed_job(rendering):
     assert re.search(r"manage\.py\b.*\bseed\b", line), f"auth-seed runs {line!r}"
     assert not MIGRATE.search(line), f"auth-seed migrates: {line!r}"
     # It waits for auth-migrate's work: an initContainer that passes once no migration is unapplied.
-    waits = [command_line(container) for container in pod.spec.get("initContainers", [])]
-    assert any(re.search(r"manage\.py\b.*\bmigrate\b.*--check", line) for line in waits), waits
+    (wait,) = pod.spec.get("initContainers", [])
+    assert re.search(r"auth_server/manage\.py\b.*\bshowmigrations\b.*--plan", command_line(wait)), wait["args"]
+
+
+def run_wait_for_migrations(rendering, tmp_path, steps: list[tuple[int, str]]) -> tuple[int | None, int]:
+    """The seed's init container's command under sh, with a python answering ``steps`` (exit code, output).
+
+    Returns the command's exit code (None: still looping after the steps ran out) and how many
+    times it ran python. sleep is a no-op.
+    """
+    (wait,) = rendering.pods["auth-seed"].spec["initContainers"]
+    command = [*wait.get("command", []), *wait["args"]]
+    assert command[:2] == ["sh", "-c"], command
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (tmp_path / "steps.json").write_text(json.dumps(steps))
+    (bin_dir / "python").write_text(
+        f"#!{sys.executable}\n"
+        "import json, pathlib, sys\n"
+        f"state = pathlib.Path({str(tmp_path)!r})\n"
+        "count = state / 'count'\n"
+        "n = int(count.read_text()) if count.exists() else 0\n"
+        "count.write_text(str(n + 1))\n"
+        "steps = json.loads((state / 'steps.json').read_text())\n"
+        "if n >= len(steps) or sys.argv[1:] != ['auth_server/manage.py', 'showmigrations', '--plan']:\n"
+        "    sys.exit(3)\n"
+        "code, output = steps[n]\n"
+        "print(output)\n"
+        "sys.exit(code)\n"
+    )
+    (bin_dir / "sleep").write_text("#!/bin/sh\n")
+    for stub in bin_dir.iterdir():
+        stub.chmod(0o755)
+    environment = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    try:
+        done = subprocess.run(command, env=environment, capture_output=True, timeout=5)
+        code = done.returncode
+    except subprocess.TimeoutExpired:
+        code = None
+    calls = int((tmp_path / "count").read_text()) if (tmp_path / "count").exists() else 0
+    return code, calls
+
+
+UNAPPLIED = "[X]  oauth2_provider.0001_initial\n[ ]  oauth2_provider.0002_auto"
+APPLIED = "[X]  oauth2_provider.0001_initial\n[X]  oauth2_provider.0002_auto"
+
+
+def test_seed_waits_while_a_migration_is_unapplied(rendering, tmp_path):
+    assert run_wait_for_migrations(rendering, tmp_path, [(0, UNAPPLIED), (0, UNAPPLIED), (0, APPLIED)]) == (0, 3)
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [[(1, "django.db.utils.OperationalError: connection refused")], [(0, UNAPPLIED), (1, "ImproperlyConfigured")]],
+    ids=["error-first", "error-later"],
+)
+def test_seed_fails_on_any_other_error_rather_than_wait(rendering, tmp_path, steps):
+    code, calls = run_wait_for_migrations(rendering, tmp_path, steps)
+    assert code not in (0, None), f"the wait ended with {code} on an error"
+    assert calls == len(steps)
+
+
+def test_release_jobs_give_up(rendering):
+    """A stuck migration or a seed that waits for a failed one ends Failed, within the docs' kubectl wait."""
+    deadlines = {}
+    for pod in rendering.pods.values():
+        if pod.kind == "CronJob":
+            spec = pod.workload["spec"]["jobTemplate"]["spec"]
+        elif pod.kind == "Job":
+            spec = pod.workload["spec"]
+        else:
+            continue
+        deadline = spec.get("activeDeadlineSeconds")
+        assert isinstance(deadline, int) and deadline > 0, f"{pod.name}: activeDeadlineSeconds {deadline}"
+        deadlines[pod.name] = deadline
+    # The seed waits for auth-migrate's work, then seeds.
+    assert deadlines["auth-seed"] > deadlines["auth-migrate"]
+    docs = (ROOT / "docs" / "kubernetes.md").read_text()
+    waits = re.findall(r"wait --for=condition=complete --timeout=(\d+)m", docs)
+    assert waits, "docs/kubernetes.md waits for the Jobs nowhere"
+    release = max(deadline for name, deadline in deadlines.items() if name != "auth-housekeeping")
+    for minutes in waits:
+        assert int(minutes) * 60 > release, f"kubectl wait gives up ({minutes}m) before a Job's deadline ({release} s)"
 
 
 def test_housekeeping(rendering):
