@@ -49,3 +49,16 @@ def test_postgres(rendering):
     assert claims, "postgres keeps its data on a PersistentVolumeClaim"
     data_mounts = [m for m in pod.container()["volumeMounts"] if m["name"] == claims[0]["metadata"]["name"]]
     assert data_mounts and data_mounts[0]["mountPath"].startswith("/var/lib/postgresql"), data_mounts
+
+
+def test_postgres_first_start_outlasts_no_probe(rendering):
+    """initdb and the init script run before PostgreSQL listens on 127.0.0.1: a startupProbe holds
+    the liveness probe back for that long, or the kubelet restarts the container mid-init."""
+    if rendering.overlay != "local":
+        return
+    container = rendering.pods["postgres"].container()
+    startup = container.get("startupProbe")
+    assert startup, "postgres: no startupProbe, so the liveness probe runs during first-start init"
+    assert startup["exec"]["command"] == container["livenessProbe"]["exec"]["command"]
+    budget = startup.get("periodSeconds", 10) * startup.get("failureThreshold", 3)
+    assert budget >= 300, f"postgres: {budget} s to start, initdb on a slow volume can take longer"
