@@ -82,5 +82,29 @@ def test_every_policy_is_in_the_namespace_and_selects_pods(rendering):
         assert policy["metadata"]["namespace"] == NAMESPACE
         selector = policy["spec"].get("podSelector") or {}
         if selector:
-            selected = [name for name, pod in rendering.pods.items() if selects(selector, pod.labels)]
+            # The stack's pods, and the solver cert-manager starts here for a production certificate.
+            pods = {name: pod.labels for name, pod in rendering.pods.items()}
+            if rendering.overlay == "production":
+                pods["cert-manager's HTTP-01 solver"] = ACME_SOLVER
+            selected = [name for name, labels in pods.items() if selects(selector, labels)]
             assert selected, f"NetworkPolicy {policy['metadata']['name']} selects no pod: {selector}"
+
+
+# cert-manager's HTTP-01 solver: a pod it starts in the Ingress's namespace for each challenge,
+# serving the token on port 8089, which the ingress controller must reach (cert-manager docs, "HTTP01").
+ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true", "app": "cm-acme-http-solver"}
+
+
+def test_acme_solver_is_reached_by_the_ingress_controller_only(rendering):
+    policies = rendering.of_kind("NetworkPolicy")
+    namespaces = {ns["metadata"]["name"]: ns["metadata"].get("labels", {}) for ns in rendering.of_kind("Namespace")}
+    sources = universe(rendering)
+    allowed = {
+        number: allowed_sources(
+            NAMESPACE, ACME_SOLVER, {"containerPort": number, "protocol": "TCP"}, policies, sources, namespaces
+        )
+        for number in (8089, 8000)
+    }
+    # Production's certificate comes from cert-manager; the local overlay issues none.
+    expected = {INGRESS} if rendering.overlay == "production" else set()
+    assert allowed == {8089: expected, 8000: set()}, f"{rendering.overlay}: {allowed}"
