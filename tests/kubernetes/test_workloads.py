@@ -194,3 +194,17 @@ def test_services(rendering):
     }
     for name, service in services.items():
         assert selected_pods(rendering, service["spec"]["selector"]) == {name}, f"Service {name} selects {service}"
+
+
+def millicores(quantity: str) -> int:
+    return int(quantity[:-1]) if str(quantity).endswith("m") else int(float(quantity) * 1000)
+
+
+@pytest.mark.parametrize("server", ["auth-server", "resource-server", "team-server"])
+def test_server_cpu_request_is_what_its_workers_use(rendering, server):
+    """An HPA's utilisation is of the request: at 100m, 70 % is 70m, and an idle-ish API scales out."""
+    resources = rendering.pods[server].container()["resources"]
+    request, limit = millicores(resources["requests"]["cpu"]), millicores(resources["limits"]["cpu"])
+    assert 250 <= request < limit, f"{server}: CPU request {request}m, limit {limit}m"
+    docs = (ROOT / "docs" / "kubernetes.md").read_text()
+    assert f"70 % of the CPU request ({request}m)" in " ".join(docs.split()), "docs/kubernetes.md's Scaling"
