@@ -12,7 +12,8 @@ line, each value on one line (the OpenID Connect key already is: shared.dotenv):
 
     auth.env, auth.secret.env            the AS's variables and its seed's
     resource.env, resource.secret.env    the first API's (RS_*, RESOURCE_SERVER_*)
-    team.env, team.secret.env            the team API's TEAM_* without TEAM_, as shared.serve gives them
+    team.env, team.secret.env            the team API's TEAM_* without TEAM_, as shared.serve gives them,
+                                         and what compose.yaml gives both APIs (SHARED_API_VARIABLES)
     deployment.env                       the Ingress's host names and the app image (not applied)
     redis.conf                           both Redis servers' password, nothing kept on disk
     postgres.secret.env, 10-databases.sh the local overlay's PostgreSQL (its passwords, its init script)

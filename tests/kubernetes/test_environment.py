@@ -21,7 +21,7 @@ COMPOSE_SERVICE = {
     "team-server": "team-server",
     "team-migrate": "team-migrate",
 }
-# auth-seed's initContainer only waits for auth-migrate's work (manage.py migrate --check):
+# auth-seed's initContainer only waits for auth-migrate's work (manage.py showmigrations --plan):
 # it gets the migration's environment, as the auth-migrate Job does.
 INIT_COMPOSE_SERVICE = {"auth-seed": "auth-server"}
 # compose.production.yaml overrides only what the serving services use (HTTPS, the issuer's
