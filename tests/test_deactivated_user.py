@@ -11,6 +11,10 @@ import requests
 
 from .oauth import Client, form
 
+# A deactivation is the AS's, and its notice reaches the API the same way whatever the API's caller mode.
+# Once, on the first stack (the one_stack marker).
+pytestmark = pytest.mark.one_stack
+
 CREATE_USER = """
 from django.contrib.auth import get_user_model
 get_user_model().objects.create_user("{username}", password="{password}")
@@ -21,10 +25,6 @@ get_user_model().objects.filter(username="{username}").update(is_active=False)
 """
 DELETE_USER = """
 from django.contrib.auth import get_user_model
-
-# A deactivation is the AS's, and its notice reaches the API the same way whatever the API's caller mode.
-# Once, on the first stack (the one_stack marker).
-pytestmark = pytest.mark.one_stack
 get_user_model().objects.filter(username="{username}").delete()
 """
 
